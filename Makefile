@@ -1,0 +1,61 @@
+# One task runner for developers and CI: `.ci/run` calls `make test`, exactly as a developer does.
+# Each layer's own targets live in mk/<layer>.mk so the layers stay independent.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON  ?= python3
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+PYTEST  := $(PY) -m pytest
+STAMP   := $(VENV)/.installed-stamp
+
+.PHONY: help venv run migrate test test-fast test-unit test-integration test-stack test-infra lint format clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+# The virtualenv is rebuilt whenever a requirements file changes.
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(STAMP) ## Create .venv with the pinned dependencies
+
+run: venv ## Serve the app on http://127.0.0.1:5000 (no services needed)
+	$(PY) run.py
+
+migrate: venv ## Apply database migrations to $$DATABASE_URL
+	$(PY) -m app.migrate
+
+test: venv ## Every test tier this machine can run (CI=true: a missing service or tool fails)
+	$(PYTEST)
+
+test-fast: venv ## Unit and integration tiers only (the quick loop)
+	$(PYTEST) -m "unit or integration" --no-cov
+
+test-unit: venv ## Tests that need no service
+	$(PYTEST) -m unit --no-cov
+
+test-integration: venv ## Tests against real PostgreSQL and Redis
+	$(PYTEST) -m integration --no-cov
+
+test-stack: venv ## Real nginx in front of several real gunicorn processes
+	$(PYTEST) -m stack --no-cov
+
+test-infra: venv ## Ansible, Terraform, containers and Vagrant, run for real
+	$(PYTEST) -m infra --no-cov
+
+lint: venv ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv ## Apply ruff's formatting and safe fixes
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean: ## Remove the virtualenv, caches and local data
+	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage htmlcov instance/*.sqlite3
+
+-include mk/*.mk

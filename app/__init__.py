@@ -1,0 +1,71 @@
+"""flask-multitier: the app factory, read top to bottom as the steps that build the app."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import metrics
+from app.cache import make_cache
+from app.config import MAX_BODY_BYTES, AppEnv, Settings, load_settings
+from app.db import Database
+from app.errors import register_error_handlers
+from app.links import LinkService
+from app.logs import configure_logging
+from app.observability import register_request_hooks
+
+__version__ = "0.1.0"
+
+csrf = CSRFProtect()
+
+# Only for local work: production refuses to start without SECRET_KEY (see app.config).
+DEV_SECRET_KEY = "dev-only-not-a-secret-change-me"  # noqa: S105  (deliberately public)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    configure_app(app, settings)
+    configure_logging(settings.LOG_LEVEL, settings.APP_INSTANCE)
+    register_extensions(app, settings)
+    register_request_hooks(app, settings.APP_INSTANCE)
+    register_blueprints(app, settings)
+    register_error_handlers(app)
+    return app
+
+
+def configure_app(app: Flask, settings: Settings) -> None:
+    app.config.update(
+        SECRET_KEY=settings.SECRET_KEY or DEV_SECRET_KEY,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        APP_INSTANCE=settings.APP_INSTANCE,
+        TESTING=settings.APP_ENV is AppEnv.TESTING,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    # One proxy (nginx) sits in front in every deployed topology: trust its X-Forwarded-* once,
+    # so short URLs use the public scheme and host.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
+
+
+def register_extensions(app: Flask, settings: Settings) -> None:
+    csrf.init_app(app)
+    database = Database(settings)
+    event.listen(database.engine, "checkout", lambda *_: metrics.DB_POOL_IN_USE.inc())
+    event.listen(database.engine, "checkin", lambda *_: metrics.DB_POOL_IN_USE.dec())
+    cache = make_cache(settings.REDIS_URL, settings.CACHE_TTL_SECONDS)
+    app.extensions["links"] = LinkService(database, cache, settings.CLICK_FLUSH_SECONDS)
+
+
+def register_blueprints(app: Flask, settings: Settings) -> None:
+    from app import api, ops, web
+
+    csrf.exempt(api.bp)  # JSON-only API: browsers cannot send it cross-site without CORS
+    app.register_blueprint(ops.bp)
+    app.register_blueprint(api.bp)
+    if settings.BENCH_ENDPOINTS:
+        from app import bench
+
+        app.register_blueprint(bench.bp)
+    app.register_blueprint(web.bp)  # last: its /<code> route must not shadow the others

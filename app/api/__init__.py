@@ -1,0 +1,98 @@
+"""The JSON API under /api (documented in openapi.py; a test keeps the two in step)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, url_for
+from pydantic import ValidationError
+
+from app import services
+from app.api.openapi import spec
+from app.errors import ApiError
+from app.links import CodeTaken
+from app.models import Link
+from app.validation import NewLink, Page
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def link_json(link: Link) -> dict[str, Any]:
+    return {**link.to_dict(), "short_url": url_for("web.follow", code=link.code, _external=True)}
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
+        for err in exc.errors()
+    ]
+
+
+def json_body() -> Any:
+    if request.mimetype != "application/json":
+        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+    try:
+        return json.loads(request.get_data(cache=False))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc}") from None
+
+
+@bp.post("/links")
+def create_link() -> tuple[Response, int, dict[str, str]]:
+    body = json_body()
+    if not isinstance(body, dict):
+        raise ApiError(422, "validation_failed", "The body must be a JSON object.")
+    try:
+        new = NewLink.model_validate(body)
+    except ValidationError as exc:
+        raise ApiError(
+            422, "validation_failed", "The link is not valid.", validation_details(exc)
+        ) from None
+    try:
+        link = services.links().create(new.url, new.code)
+    except CodeTaken:
+        raise ApiError(409, "code_taken", f"The code '{new.code}' is already taken.") from None
+    location = url_for("api.get_link", code=link.code)
+    return jsonify(link_json(link)), 201, {"Location": location}
+
+
+@bp.get("/links")
+def list_links() -> Response:
+    try:
+        page = Page.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        raise ApiError(
+            400, "invalid_query", "Bad pagination parameters.", validation_details(exc)
+        ) from None
+    result = services.links().recent(page.page, page.per_page)
+    more = page.page * page.per_page < result.total
+    return jsonify(
+        items=[link_json(link) for link in result.items],
+        page=page.page,
+        per_page=page.per_page,
+        total=result.total,
+        next=url_for("api.list_links", page=page.page + 1, per_page=page.per_page)
+        if more
+        else None,
+    )
+
+
+@bp.get("/links/<code>")
+def get_link(code: str) -> Response:
+    link = services.links().get(code)
+    if link is None:
+        raise ApiError(404, "not_found", f"No link with code '{code}'.")
+    return jsonify(link_json(link))
+
+
+@bp.delete("/links/<code>")
+def delete_link(code: str) -> tuple[str, int]:
+    if not services.links().delete(code):
+        raise ApiError(404, "not_found", f"No link with code '{code}'.")
+    return "", 204
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(spec())

@@ -1,0 +1,203 @@
+"""OpenAPI 3.1 description of the JSON API, served at /api/openapi.json.
+
+Written by hand as documentation a person reads; tests/integration/test_openapi.py checks that it
+names exactly the API routes the app has, and schemathesis checks the app against it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.models import CODE_MAX_LENGTH, URL_MAX_LENGTH
+from app.validation import CODE_PATTERN
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+_UNAVAILABLE = {
+    **_error("The database is unavailable; retry after the given delay."),
+    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds"}},
+}
+_CODE_PARAM = {
+    "name": "code",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The link's short code.",
+}
+
+
+def spec() -> dict[str, Any]:
+    link_ref = {"$ref": "#/components/schemas/Link"}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "flask-multitier link shortener",
+            "version": "1.0.0",
+            "description": "Create, list, inspect and delete short links. `GET /{code}` "
+            "(outside this API) redirects to the link's URL.",
+        },
+        "paths": {
+            "/api/links": {
+                "post": {
+                    "operationId": "createLink",
+                    "summary": "Create a short link",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/NewLink"}}
+                        },
+                    },
+                    "responses": {
+                        "201": {
+                            "description": "Created",
+                            "headers": {"Location": {"schema": {"type": "string"}}},
+                            "content": {"application/json": {"schema": link_ref}},
+                        },
+                        "400": _error("The body is not valid JSON."),
+                        "409": _error("The requested code is already taken."),
+                        "413": _error("The body is larger than 1 MiB."),
+                        "415": _error("The body is not application/json."),
+                        "422": _error("The link is not valid (see details)."),
+                        "503": _UNAVAILABLE,
+                    },
+                },
+                "get": {
+                    "operationId": "listLinks",
+                    "summary": "List links, newest first",
+                    "parameters": [
+                        {
+                            "name": "page",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+                        },
+                        {
+                            "name": "per_page",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "One page of links",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/LinkPage"}
+                                }
+                            },
+                        },
+                        "400": _error("Bad pagination parameters."),
+                        "503": _UNAVAILABLE,
+                    },
+                },
+            },
+            "/api/links/{code}": {
+                "parameters": [_CODE_PARAM],
+                "get": {
+                    "operationId": "getLink",
+                    "summary": "One link with its click count",
+                    "responses": {
+                        "200": {
+                            "description": "The link",
+                            "content": {"application/json": {"schema": link_ref}},
+                        },
+                        "404": _error("No link has this code."),
+                        "503": _UNAVAILABLE,
+                    },
+                },
+                "delete": {
+                    "operationId": "deleteLink",
+                    "summary": "Delete a link (no instance redirects it afterwards)",
+                    "responses": {
+                        "204": {"description": "Deleted"},
+                        "404": _error("No link has this code."),
+                        "503": _UNAVAILABLE,
+                    },
+                },
+            },
+            "/api/openapi.json": {
+                "get": {
+                    "operationId": "getOpenApi",
+                    "summary": "This document",
+                    "responses": {
+                        "200": {
+                            "description": "OpenAPI 3.1 document",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "NewLink": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["url"],
+                    "properties": {
+                        "url": {
+                            "type": "string",
+                            "maxLength": URL_MAX_LENGTH,
+                            "description": "An http:// or https:// URL with a host name.",
+                        },
+                        "code": {
+                            "type": ["string", "null"],
+                            "pattern": f"^{CODE_PATTERN.pattern}$",
+                            "description": "Optional custom code; reserved words are refused.",
+                        },
+                    },
+                },
+                "Link": {
+                    "type": "object",
+                    "required": ["code", "url", "clicks", "created_at", "short_url"],
+                    "properties": {
+                        "code": {"type": "string", "maxLength": CODE_MAX_LENGTH},
+                        "url": {"type": "string"},
+                        "clicks": {"type": "integer", "minimum": 0},
+                        "created_at": {"type": "string", "format": "date-time"},
+                        "short_url": {"type": "string"},
+                    },
+                },
+                "LinkPage": {
+                    "type": "object",
+                    "required": ["items", "page", "per_page", "total", "next"],
+                    "properties": {
+                        "items": {"type": "array", "items": link_ref},
+                        "page": {"type": "integer", "minimum": 1},
+                        "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
+                        "total": {"type": "integer", "minimum": 0},
+                        "next": {"type": ["string", "null"]},
+                    },
+                },
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "required": ["code", "message"],
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                                "details": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "field": {"type": "string"},
+                                            "message": {"type": "string"},
+                                        },
+                                    },
+                                },
+                            },
+                        }
+                    },
+                },
+            }
+        },
+    }

@@ -1,0 +1,108 @@
+"""Settings, read only from the environment (12-factor) and validated once at start-up."""
+
+from __future__ import annotations
+
+import socket
+from enum import StrEnum
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+MAX_BODY_BYTES = 1024 * 1024  # nginx's client_max_body_size matches this
+
+
+class AppEnv(StrEnum):
+    PRODUCTION = "production"
+    DEVELOPMENT = "development"
+    TESTING = "testing"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable app; the message says what to fix."""
+
+
+class DatabaseSettings(BaseSettings):
+    """What the migration command needs: only where the database is."""
+
+    # No prefix: the names are the ones every deployment (Heroku, compose, Ansible) already uses.
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore")
+
+    DATABASE_URL: str = Field(default_factory=lambda: f"sqlite:///{INSTANCE_DIR / 'app.sqlite3'}")
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _normalise_database_url(cls, url: str) -> str:
+        # Heroku and many PaaS hand out postgres://; SQLAlchemy wants an explicit driver.
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        if not url.startswith(("postgresql+psycopg://", "sqlite://")):
+            raise ValueError("must start with postgresql://, postgres:// or sqlite://")
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.DATABASE_URL.startswith("sqlite")
+
+
+class Settings(DatabaseSettings):
+    """Everything the app reads from the environment."""
+
+    APP_ENV: AppEnv = AppEnv.PRODUCTION  # strict by default: forgetting it never weakens production
+    REDIS_URL: str | None = None  # unset: in-process cache, fine for one process only
+    SECRET_KEY: str | None = None
+    APP_INSTANCE: str = Field(default_factory=socket.gethostname, min_length=1, max_length=64)
+    LOG_LEVEL: str = "INFO"
+    CACHE_TTL_SECONDS: int = Field(default=3600, ge=1, le=30 * 24 * 3600)
+    CLICK_FLUSH_SECONDS: float = Field(default=1.0, gt=0, le=60)
+    DB_POOL_SIZE: int = Field(default=5, ge=1, le=100)
+    BENCH_ENDPOINTS: bool = False
+
+    @field_validator("REDIS_URL")
+    @classmethod
+    def _check_redis_url(cls, url: str | None) -> str | None:
+        if url in (None, ""):
+            return None
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return url
+
+    @field_validator("LOG_LEVEL")
+    @classmethod
+    def _check_log_level(cls, level: str) -> str:
+        level = level.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _production_needs_a_secret(self) -> Settings:
+        if self.APP_ENV is AppEnv.PRODUCTION and not self.SECRET_KEY:
+            raise ValueError(
+                "SECRET_KEY is required when APP_ENV=production: it signs sessions and CSRF "
+                "tokens, and a default key would let anyone forge them. Set SECRET_KEY to a long "
+                "random string (python -c 'import secrets; print(secrets.token_hex(32))'), or set "
+                "APP_ENV=development for local work."
+            )
+        if self.SECRET_KEY is not None and len(self.SECRET_KEY) < 16:
+            raise ValueError("SECRET_KEY must be at least 16 characters")
+        return self
+
+
+SettingsT = TypeVar("SettingsT", bound=DatabaseSettings)
+
+
+def load_settings(cls: type[SettingsT] = Settings, **overrides: object) -> SettingsT:  # type: ignore[assignment]
+    """Read the environment; raise ConfigError with every problem listed, one per line."""
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]) or "environment"
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"  {name}: {message}")
+        raise ConfigError("invalid configuration:\n" + "\n".join(problems)) from None

@@ -1,0 +1,82 @@
+"""Errors answer in the client's language: JSON for the API, HTML pages for browsers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+class ApiError(Exception):
+    """An error the API reports as-is: status, machine-readable code, human message."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> tuple[Response | str, int, dict[str, str]]:
+    if wants_json():
+        body: dict[str, Any] = {"code": code, "message": message}
+        if details is not None:
+            body["details"] = details
+        return jsonify(error=body), status, headers or {}
+    page = render_template("error.html", status=status, message=message)
+    return page, status, headers or {}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError):  # type: ignore[no-untyped-def]
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        code = (exc.name or "error").lower().replace(" ", "_")
+        response = error_response(exc.code or 500, code, exc.description or "")
+        headers = dict(exc.get_headers())  # e.g. Allow on 405
+        headers.pop("Content-Type", None)
+        response[2].update(headers)
+        return response
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(PoolTimeoutError)
+    def database_unavailable(exc: Exception):  # type: ignore[no-untyped-def]
+        log.error("database unavailable: %s", str(exc).splitlines()[0])
+        return error_response(
+            503,
+            "database_unavailable",
+            "The database is unavailable; try again shortly.",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
+
+    @app.errorhandler(DBAPIError)
+    def database_error(exc: DBAPIError):  # type: ignore[no-untyped-def]
+        if exc.connection_invalidated:
+            return database_unavailable(exc)
+        return unexpected(exc)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "Something went wrong on our side.")

@@ -1,0 +1,38 @@
+"""The one table the link shortener needs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+
+CODE_MAX_LENGTH = 32
+URL_MAX_LENGTH = 2048
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Link(Base):
+    __tablename__ = "links"
+
+    # SQLite only auto-increments INTEGER primary keys; PostgreSQL gets a BIGINT identity.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(CODE_MAX_LENGTH), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_links_created_at", "created_at"),)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "url": self.url,
+            "clicks": self.clicks,
+            "created_at": self.created_at.isoformat(),
+        }

@@ -1,0 +1,35 @@
+"""Per-request plumbing: request ids, the X-Served-By header and request metrics."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+
+from app import metrics
+
+# An incoming id is kept only if it is safe to echo into headers and logs.
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+def register_request_hooks(app: Flask, instance: str) -> None:
+    @app.before_request
+    def start_request() -> None:
+        g.started = time.perf_counter()
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+    @app.after_request
+    def finish_request(response: Response) -> Response:
+        response.headers["X-Served-By"] = instance
+        # Requests rejected before before_request ran (e.g. 413) still get an id.
+        response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+        endpoint = request.url_rule.rule if request.url_rule else "<unmatched>"
+        metrics.REQUESTS.labels(request.method, endpoint, response.status_code).inc()
+        if "started" in g:
+            metrics.LATENCY.labels(request.method, endpoint).observe(
+                time.perf_counter() - g.started
+            )
+        return response

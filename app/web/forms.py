@@ -1,0 +1,34 @@
+"""The home page's form; the rules are the API's (app.validation), not a second copy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask_wtf import FlaskForm
+from wtforms import Field, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from app.models import URL_MAX_LENGTH
+from app.validation import check_code, check_url
+
+
+def _rule(check: Callable[[str], str]) -> Callable[[FlaskForm, Field], None]:
+    def validate(_form: FlaskForm, field: Field) -> None:
+        try:
+            check(field.data)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+    return validate
+
+
+class NewLinkForm(FlaskForm):
+    url = StringField(
+        "Long URL",
+        validators=[DataRequired(), Length(max=URL_MAX_LENGTH), _rule(check_url)],
+    )
+    code = StringField(
+        "Custom code (optional)",
+        validators=[Optional(), _rule(check_code)],
+        filters=[lambda value: value or None],
+    )

@@ -1,0 +1,87 @@
+"""gunicorn settings, every one read from the environment (12-factor), each with its reason.
+
+Start: `gunicorn -c gunicorn.conf.py` from the repository root (wsgi_app below names the app).
+"""
+
+import os
+import shutil
+import tempfile
+
+from app.config import ConfigError
+
+
+def _int(name: str, default: int, low: int, high: int) -> int:
+    raw = os.environ.get(name, str(default))
+    if not raw.strip().isdigit() or not low <= int(raw) <= high:
+        raise ConfigError(f"invalid configuration:\n  {name}: must be {low}-{high}, not {raw!r}")
+    return int(raw)
+
+
+# The WSGI callable; one app object per worker, built after fork (no preload: see below).
+wsgi_app = "app.wsgi:app"
+
+# BIND wins; Heroku and similar platforms only give PORT.
+bind = os.environ.get("BIND") or f"0.0.0.0:{_int('PORT', 8000, 1, 65535)}"
+
+# Workers per instance: the usual starting point is 2 x cores; tune by measurement (bench/).
+workers = _int("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1), 1, 64)
+
+# gthread by measurement (docs/benchmarks.md): it keeps nginx's upstream connections alive,
+# which sync cannot, and unlike gevent it needs no monkey-patching of the database driver.
+worker_class = os.environ.get("WORKER_CLASS", "gthread")
+if worker_class not in {"sync", "gthread", "gevent"}:
+    raise ConfigError(
+        f"invalid configuration:\n  WORKER_CLASS: sync, gthread or gevent, not {worker_class!r}"
+    )
+threads = _int("THREADS", 4, 1, 64)  # per gthread worker; requests mostly wait on the network
+
+# On SIGTERM, let in-flight requests finish this long: what rolling restarts rely on.
+graceful_timeout = _int("GRACEFUL_TIMEOUT", 30, 1, 600)
+# A worker silent for this long is killed and replaced (it is stuck, not slow).
+timeout = _int("TIMEOUT", 30, 1, 600)
+# Longer than nginx's upstream keepalive_timeout (60 s), so nginx never reuses a socket that
+# gunicorn has just closed (that would fail a POST, which nginx must not retry).
+keepalive = _int("KEEPALIVE", 75, 0, 3600)
+
+# Recycle workers now and then so a slow leak can never take an instance down; jitter avoids
+# every worker restarting at the same moment.
+max_requests = _int("MAX_REQUESTS", 10000, 0, 10_000_000)
+max_requests_jitter = max(1, max_requests // 10) if max_requests else 0
+
+# One JSON line per request on stdout; app logs go to stderr as JSON too.
+accesslog = os.environ.get("ACCESS_LOG", "-") or None
+logger_class = "app.gunicorn_logging.JsonAccessLogger"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+# Trust X-Forwarded-* from the proxy in front (nginx); the app's ProxyFix applies them.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# gunicorn 27 would otherwise create a control socket under ~/.gunicorn/ (an unprivileged
+# service user may have no home); this app does not use it.
+control_socket_disable = True
+
+# /dev/shm keeps worker heartbeat files off slow or read-only disks (containers).
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108  (heartbeats only)
+
+# Prometheus multiprocess mode: every worker writes its metrics to files in this folder, and
+# /metrics on any worker reports all of them. Created fresh for each master.
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="flask-multitier-metrics-")
+else:
+    shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+
+def worker_exit(server, worker):
+    """Flush clicks counted in memory before the worker goes (graceful stop or restart)."""
+    app = getattr(worker, "wsgi", None)
+    extensions = getattr(app, "extensions", {}) if app else {}
+    if "links" in extensions:
+        extensions["links"].clicks.close()
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

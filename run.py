@@ -1,0 +1,36 @@
+"""Run the app locally with no services: `python run.py` (or `make run`).
+
+With no environment at all it uses a SQLite file under instance/ and an in-process cache, applies
+the migrations itself and serves on http://127.0.0.1:5000. Set DATABASE_URL / REDIS_URL to use
+PostgreSQL and Redis instead. For production, use gunicorn (see gunicorn.conf.py).
+"""
+
+import os
+import sys
+
+from app import create_app
+from app.config import ConfigError, load_settings
+from app.migrate import upgrade
+
+
+def main() -> int:
+    os.environ.setdefault("APP_ENV", "development")
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = os.environ.get("PORT", "5000")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        print(f"invalid configuration:\n  PORT: must be 1-65535, not {port!r}", file=sys.stderr)
+        return 2
+    upgrade(settings.DATABASE_URL)
+    app = create_app(settings)
+    print(f"flask-multitier on http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
+    app.run(host=host, port=int(port), debug=False, threaded=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

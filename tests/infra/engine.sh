@@ -1,0 +1,334 @@
+#!/usr/bin/env bash
+# tests/infra/engine.sh - the project's container-engine harness for the infra test tier.
+#
+# Owned by the Docker layer (issue 4). Other layers CALL it; please do not edit it, ask instead.
+#
+# When a real Docker engine answers (`docker info` works), every subcommand except `mode` and
+# `systemd-base` does nothing: the tests simply use Docker. Otherwise it runs rootful podman
+# behind the Docker API (podman 4.3 from Debian 12) and applies the host workarounds below.
+# Host-specific workarounds live ONLY here (and in tests/infra/engine/), never in docker/ or
+# compose.yaml. Background: /work/shared/notes/container-engine.md.
+#
+# Subcommands:
+#   mode                 print "docker" (a real engine answers) or "podman" (this harness)
+#   setup                idempotent host prep: apt packages, WA1-WA3 below, podman API socket,
+#                        compose v2 plugin, health ticker (WA4). Safe to run concurrently.
+#   base                 localhost/debian:bookworm-slim from debootstrap (skipped if present;
+#                        FORCE_BASE=1 rebuilds). Needs `setup` first.
+#   standins             local stand-ins for the public base images compose.yaml defaults to
+#                        (python, postgres, redis, nginx), built FROM the debootstrap base.
+#   systemd-base KEY.pub build localhost/debian-systemd:bookworm (systemd + sshd + python3 + sudo)
+#                        with KEY.pub as root's authorized key; boot it with
+#                        `podman run -d --systemd=always -p PORT:22 localhost/debian-systemd:bookworm`.
+#   env                  print `export ...` lines for the tests: DOCKER_HOST, DOCKER_BUILDKIT=0,
+#                        BUILDAH_FORMAT=docker and the *_IMAGE build args naming the stand-ins
+#                        (prints nothing when a real Docker engine answers).
+#   teardown             stop the background helpers `setup` started (API service, ticker).
+#                        Images and other people's containers are left alone.
+#   status               show what is running.
+#
+# Typical use:  tests/infra/engine.sh setup && tests/infra/engine.sh base \
+#               && eval "$(tests/infra/engine.sh env)" && docker compose ...
+#
+# Host workarounds (all specific to this Firecracker VM, see the notes for the evidence):
+#   WA1 cgroup-hybrid   crun refuses a cgroup v1/v2 hybrid host while cgroup2 still owns a
+#                       controller (here hugetlb): bind each such controller to its own v1 mount.
+#   WA2 ulimits         root lacks CAP_SYS_RESOURCE, so podman's default rlimits cannot be set:
+#                       containers.conf default_ulimits at (or below) the host's hard limits.
+#   WA3 docker-format   BUILDAH_FORMAT=docker: the OCI image format drops HEALTHCHECK.
+#   WA4 health-ticker   podman schedules healthchecks with systemd timers and PID 1 here is not
+#                       systemd, so health stays "starting" forever and compose's
+#                       service_healthy hangs: a loop runs `podman healthcheck run` every 2 s.
+#   WA5 no-buildkit     DOCKER_BUILDKIT=0: compose v2 otherwise boots a buildkit container from
+#                       docker.io (unreachable); podman's classic /build endpoint works.
+#   WA6 compose-plugin  no compose v2 on bookworm: the Go plugin from trixie's docker-compose .deb
+#                       (depends only on libc6 >= 2.34), fetched with a private apt config.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ENGINE_DIR="$HERE/engine"
+STATE=/run/flask-multitier-engine           # pid files and the lock (tmpfs: gone after a reboot)
+CACHE=/var/cache/flask-multitier-engine     # trixie apt lists, debootstrap scratch
+SOCK=/run/podman/podman.sock
+BASE_IMAGE=localhost/debian:bookworm-slim
+SYSTEMD_IMAGE=localhost/debian-systemd:bookworm
+STANDIN_PREFIX=localhost/flask-multitier-standin
+COMPOSE_PLUGIN=/usr/local/lib/docker/cli-plugins/docker-compose
+APT_PACKAGES=(podman buildah debootstrap crun netavark aardvark-dns slirp4netns uidmap iptables
+  fuse-overlayfs catatonit curl openssh-client)
+
+log() { printf '[engine %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# A real Docker engine answers without our socket: then this harness stays out of the way.
+real_docker() {
+  [ "${DOCKER_HOST:-}" = "unix://$SOCK" ] && return 1
+  command -v docker >/dev/null 2>&1 && timeout 10 docker info >/dev/null 2>&1
+}
+
+mode() { if real_docker; then echo docker; else echo podman; fi; }
+
+with_lock() {  # serialise host changes between concurrent callers (tests run in parallel here)
+  mkdir -p "$STATE"
+  exec 9>"$STATE/lock"
+  flock -w 600 9 || die "timed out waiting for $STATE/lock"
+}
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+mirror() {  # the Debian mirror the host already uses
+  local m
+  m=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  echo "${m:-http://deb.debian.org/debian}"
+}
+
+install_packages() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  log "apt: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+wa1_cgroup_hybrid() {
+  [ -r /sys/fs/cgroup/unified/cgroup.controllers ] || return 0
+  local c ctrls
+  # the file is one line of space-separated controller names
+  read -r -a ctrls </sys/fs/cgroup/unified/cgroup.controllers || true
+  for c in "${ctrls[@]}"; do
+    mkdir -p "/sys/fs/cgroup/$c"
+    mountpoint -q "/sys/fs/cgroup/$c" || mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c"
+    log "WA1 cgroup-hybrid: controller $c moved to /sys/fs/cgroup/$c"
+  done
+}
+
+wa2_ulimits() {
+  local conf=/etc/containers/containers.conf nofile nproc
+  if [ -f "$conf" ] && grep -q '^[[:space:]]*default_ulimits' "$conf"; then return; fi
+  if [ -f "$conf" ] && grep -q '^\[containers\]' "$conf"; then
+    die "WA2: $conf has a [containers] table without default_ulimits; add: default_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"]"
+  fi
+  nofile=$(ulimit -Hn); nproc=$(ulimit -Hu)
+  [ "$nofile" = unlimited ] && nofile=1048576
+  # the OCI runtime inherits podman's own nproc limit (32768 here), not the shell's
+  if [ "$nproc" = unlimited ] || [ "$nproc" -gt 32768 ]; then nproc=32768; fi
+  mkdir -p /etc/containers
+  cat >>"$conf" <<EOF
+# WA2 ulimits (tests/infra/engine.sh): no CAP_SYS_RESOURCE on this host, so container rlimits
+# must stay within the host's hard limits; a --ulimit flag replaces this whole list.
+[containers]
+default_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]
+EOF
+  log "WA2 ulimits: wrote default_ulimits to $conf"
+}
+
+start_api() {
+  alive "$STATE/podman-api.pid" && [ -S "$SOCK" ] && return
+  mkdir -p "$(dirname "$SOCK")"
+  rm -f "$SOCK"
+  # WA3: the API service does the builds, so BUILDAH_FORMAT must be in ITS environment.
+  BUILDAH_FORMAT=docker setsid podman system service --time=0 "unix://$SOCK" \
+    >"$STATE/podman-api.log" 2>&1 </dev/null &
+  echo $! >"$STATE/podman-api.pid"
+  local _
+  for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+  [ -S "$SOCK" ] || die "podman API socket $SOCK did not appear (see $STATE/podman-api.log)"
+  log "podman API on unix://$SOCK (pid $(cat "$STATE/podman-api.pid"))"
+}
+
+wa4_health_ticker() {
+  alive "$STATE/health-ticker.pid" && return
+  setsid "$ENGINE_DIR/health-ticker.sh" >"$STATE/health-ticker.log" 2>&1 </dev/null &
+  echo $! >"$STATE/health-ticker.pid"
+  log "WA4 health-ticker started (pid $!)"
+}
+
+wa6_compose_plugin() {
+  if [ -x "$COMPOSE_PLUGIN" ] && docker compose version >/dev/null 2>&1; then return; fi
+  local A="$CACHE/trixie-apt" m
+  m=$(mirror)
+  mkdir -p "$A/lists/partial" "$A/cache/archives/partial"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $m trixie main" >"$A/trixie.list"
+  local O=(-o "Dir::Etc::SourceList=$A/trixie.list" -o Dir::Etc::SourceParts=/nonexistent
+    -o "Dir::State::Lists=$A/lists" -o "Dir::Cache=$A/cache" -o Dir::State::status=/dev/null
+    -o APT::Sandbox::User=root)
+  log "WA6 compose-plugin: fetching trixie's docker-compose .deb"
+  apt-get "${O[@]}" update -qq
+  rm -f "$A"/docker-compose_*.deb
+  (cd "$A" && apt-get "${O[@]}" download -qq docker-compose)
+  mkdir -p "$(dirname "$COMPOSE_PLUGIN")"
+  dpkg-deb --fsys-tarfile "$A"/docker-compose_*_amd64.deb \
+    | tar -xO ./usr/libexec/docker/cli-plugins/docker-compose >"$COMPOSE_PLUGIN.tmp"
+  chmod +x "$COMPOSE_PLUGIN.tmp"
+  mv "$COMPOSE_PLUGIN.tmp" "$COMPOSE_PLUGIN"
+  docker compose version >&2
+}
+
+setup() {
+  if real_docker; then log "a real Docker engine answers: nothing to set up"; return; fi
+  with_lock
+  install_packages
+  wa1_cgroup_hybrid
+  wa2_ulimits
+  start_api
+  wa4_health_ticker
+  DOCKER_HOST="unix://$SOCK" wa6_compose_plugin
+  DOCKER_HOST="unix://$SOCK" timeout 30 docker version --format 'engine: {{.Server.Version}}' >&2 \
+    || die "docker CLI cannot talk to unix://$SOCK"
+}
+
+build_base() {
+  if real_docker; then return; fi
+  with_lock
+  if podman image exists "$BASE_IMAGE" && [ "${FORCE_BASE:-0}" != 1 ]; then
+    log "base: $BASE_IMAGE already present"; return
+  fi
+  local R="$CACHE/rootfs" m t0=$SECONDS
+  m=$(mirror)
+  rm -rf "$R"; mkdir -p "$CACHE"
+  log "base: debootstrap --variant=minbase bookworm from $m"
+  debootstrap --variant=minbase bookworm "$R" "$m" >"$CACHE/debootstrap.log" 2>&1 \
+    || die "debootstrap failed, see $CACHE/debootstrap.log"
+  cat >"$R/etc/apt/sources.list.d/debian.sources" <<EOF
+Types: deb
+URIs: $m
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: ${m}-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+  rm -f "$R/etc/apt/sources.list"
+  # The same slimming the official debian:*-slim images do.
+  printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' \
+    >"$R/etc/apt/apt.conf.d/docker-no-recommends"
+  cat >"$R/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache ""; Dir::Cache::srcpkgcache "";
+EOF
+  cat >"$R/etc/dpkg/dpkg.cfg.d/docker-slim" <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+EOF
+  printf '#!/bin/sh\nexit 101\n' >"$R/usr/sbin/policy-rc.d"; chmod +x "$R/usr/sbin/policy-rc.d"
+  rm -rf "$R"/var/lib/apt/lists/* "$R"/var/cache/apt/*.bin "$R"/var/cache/apt/archives/*.deb \
+    "$R"/var/log/*.log "$R"/usr/share/doc/* "$R"/usr/share/man/* "$R"/usr/share/info/*
+  find "$R/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
+  : >"$R/etc/hostname"; : >"$R/etc/machine-id"
+  tar --numeric-owner -C "$R" -c . | podman import -q --change 'CMD ["/bin/bash"]' \
+    --change 'ENV LANG=C.UTF-8' - "$BASE_IMAGE" >/dev/null
+  rm -rf "$R"
+  log "base: $BASE_IMAGE built in $((SECONDS - t0))s"
+}
+
+# name:tag of each stand-in, as the env subcommand exports it
+standin_ref() {
+  case $1 in
+    python) echo "$STANDIN_PREFIX/python:3.11-slim-bookworm" ;;
+    postgres) echo "$STANDIN_PREFIX/postgres:15-bookworm" ;;
+    redis) echo "$STANDIN_PREFIX/redis:7-bookworm" ;;
+    nginx) echo "$STANDIN_PREFIX/nginx:1.22-bookworm" ;;
+    *) die "unknown stand-in $1" ;;
+  esac
+}
+
+build_standins() {
+  if real_docker; then return; fi
+  podman image exists "$BASE_IMAGE" || die "run '$0 base' first ($BASE_IMAGE is missing)"
+  local s t0
+  for s in python postgres redis nginx; do
+    t0=$SECONDS
+    # layer cache makes a rebuild of an unchanged stand-in take about a second
+    BUILDAH_FORMAT=docker podman build -q --format docker --build-arg "BASE_IMAGE=$BASE_IMAGE" \
+      -t "$(standin_ref "$s")" "$ENGINE_DIR/standins/$s" >/dev/null
+    log "stand-in $(standin_ref "$s") ready ($((SECONDS - t0))s)"
+  done
+}
+
+systemd_base() {
+  local key=${1:-}
+  [ -n "$key" ] || die "usage: $0 systemd-base KEYFILE.pub"
+  [ -r "$key" ] || die "systemd-base: cannot read public key file '$key'"
+  grep -qE '^(ssh-(ed25519|rsa)|ecdsa-sha2-[a-z0-9-]+) ' "$key" \
+    || die "systemd-base: '$key' does not look like an OpenSSH public key"
+  command -v podman >/dev/null || die "podman missing: run '$0 setup' first"
+  podman image exists "$BASE_IMAGE" || build_base
+  with_lock
+  local ctx
+  ctx=$(mktemp -d)
+  cp "$ENGINE_DIR/systemd/Dockerfile" "$ctx/Dockerfile"
+  install -m 600 "$key" "$ctx/authorized_keys"
+  BUILDAH_FORMAT=docker podman build -q --format docker --build-arg "BASE_IMAGE=$BASE_IMAGE" \
+    -t "$SYSTEMD_IMAGE" "$ctx" >/dev/null || { rm -rf "$ctx"; die "systemd-base build failed"; }
+  rm -rf "$ctx"
+  log "systemd-base: $SYSTEMD_IMAGE ready (authorized key from $key)"
+}
+
+print_env() {
+  real_docker && return 0
+  cat <<EOF
+export DOCKER_HOST=unix://$SOCK
+export DOCKER_BUILDKIT=0
+export BUILDAH_FORMAT=docker
+export PYTHON_IMAGE=$(standin_ref python)
+export POSTGRES_IMAGE=$(standin_ref postgres)
+export REDIS_IMAGE=$(standin_ref redis)
+export NGINX_IMAGE=$(standin_ref nginx)
+EOF
+}
+
+stop_pidfile() {
+  local f=$1
+  if alive "$f"; then
+    local pid
+    pid=$(cat "$f")
+    kill "$pid" 2>/dev/null || true
+    local _
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    log "stopped $(basename "$f" .pid) (pid $pid)"
+  fi
+  rm -f "$f"
+}
+
+teardown() {
+  real_docker && return 0
+  with_lock
+  stop_pidfile "$STATE/health-ticker.pid"
+  stop_pidfile "$STATE/podman-api.pid"
+  rm -f "$SOCK"
+}
+
+status() {
+  echo "mode: $(mode)"
+  local f
+  for f in podman-api health-ticker; do
+    if alive "$STATE/$f.pid"; then echo "$f: running (pid $(cat "$STATE/$f.pid"))"; else echo "$f: stopped"; fi
+  done
+  if command -v podman >/dev/null; then
+    podman images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E "debian|standin" || true
+  fi
+}
+
+case "${1:-}" in
+  mode) mode ;;
+  setup) setup ;;
+  base) build_base ;;
+  standins) build_standins ;;
+  systemd-base) shift; systemd_base "${1:-}" ;;
+  env) print_env ;;
+  teardown) teardown ;;
+  status) status ;;
+  *) echo "usage: $0 {mode|setup|base|standins|systemd-base KEY.pub|env|teardown|status}" >&2; exit 2 ;;
+esac
