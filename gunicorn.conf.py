@@ -7,13 +7,18 @@ import os
 import shutil
 import tempfile
 
-from app.config import ConfigError
+# Nothing from app/ is imported here: the master stays small, and the app (with its metrics,
+# which must see PROMETHEUS_MULTIPROC_DIR first) is only loaded in the workers.
+
+
+def _refuse(name: str, problem: str) -> SystemExit:
+    return SystemExit(f"invalid configuration:\n  {name}: {problem}")
 
 
 def _int(name: str, default: int, low: int, high: int) -> int:
     raw = os.environ.get(name, str(default))
     if not raw.strip().isdigit() or not low <= int(raw) <= high:
-        raise ConfigError(f"invalid configuration:\n  {name}: must be {low}-{high}, not {raw!r}")
+        raise _refuse(name, f"must be {low}-{high}, not {raw!r}")
     return int(raw)
 
 
@@ -30,9 +35,7 @@ workers = _int("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1), 1, 64)
 # which sync cannot, and unlike gevent it needs no monkey-patching of the database driver.
 worker_class = os.environ.get("WORKER_CLASS", "gthread")
 if worker_class not in {"sync", "gthread", "gevent"}:
-    raise ConfigError(
-        f"invalid configuration:\n  WORKER_CLASS: sync, gthread or gevent, not {worker_class!r}"
-    )
+    raise _refuse("WORKER_CLASS", f"must be sync, gthread or gevent, not {worker_class!r}")
 threads = _int("THREADS", 4, 1, 64)  # per gthread worker; requests mostly wait on the network
 
 # On SIGTERM, let in-flight requests finish this long: what rolling restarts rely on.

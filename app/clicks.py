@@ -60,6 +60,7 @@ class ClickCounter:
 
     def close(self) -> None:
         self._stop.set()
+        atexit.unregister(self.close)
         self.flush()
 
     def _start_flusher(self) -> None:

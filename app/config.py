@@ -24,6 +24,17 @@ class ConfigError(RuntimeError):
     """The environment does not describe a runnable app; the message says what to fix."""
 
 
+def normalise_database_url(url: str) -> str:
+    """The SQLAlchemy URL for a DATABASE_URL as platforms hand it out."""
+    # Heroku and many PaaS hand out postgres://; SQLAlchemy wants an explicit driver.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if not url.startswith(("postgresql+psycopg://", "sqlite://")):
+        raise ValueError("must start with postgresql://, postgres:// or sqlite://")
+    return url
+
+
 class DatabaseSettings(BaseSettings):
     """What the migration command needs: only where the database is."""
 
@@ -35,13 +46,7 @@ class DatabaseSettings(BaseSettings):
     @field_validator("DATABASE_URL")
     @classmethod
     def _normalise_database_url(cls, url: str) -> str:
-        # Heroku and many PaaS hand out postgres://; SQLAlchemy wants an explicit driver.
-        for prefix in ("postgres://", "postgresql://"):
-            if url.startswith(prefix):
-                return "postgresql+psycopg://" + url[len(prefix) :]
-        if not url.startswith(("postgresql+psycopg://", "sqlite://")):
-            raise ValueError("must start with postgresql://, postgres:// or sqlite://")
-        return url
+        return normalise_database_url(url)
 
     @property
     def is_sqlite(self) -> bool:
@@ -70,6 +75,13 @@ class Settings(DatabaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return url
 
+    @field_validator("SECRET_KEY")
+    @classmethod
+    def _check_secret_key(cls, key: str | None) -> str | None:
+        if key is not None and len(key) < 16:
+            raise ValueError("must be at least 16 characters (use a long random string)")
+        return key
+
     @field_validator("LOG_LEVEL")
     @classmethod
     def _check_log_level(cls, level: str) -> str:
@@ -87,8 +99,6 @@ class Settings(DatabaseSettings):
                 "random string (python -c 'import secrets; print(secrets.token_hex(32))'), or set "
                 "APP_ENV=development for local work."
             )
-        if self.SECRET_KEY is not None and len(self.SECRET_KEY) < 16:
-            raise ValueError("SECRET_KEY must be at least 16 characters")
         return self
 
 
@@ -102,7 +112,7 @@ def load_settings(cls: type[SettingsT] = Settings, **overrides: object) -> Setti
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            name = ".".join(str(part) for part in error["loc"]) or "environment"
+            name = ".".join(str(part) for part in error["loc"])
             message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"  {name}: {message}")
+            problems.append(f"  {name}: {message}" if name else f"  {message}")
         raise ConfigError("invalid configuration:\n" + "\n".join(problems)) from None

@@ -14,7 +14,13 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, text
 
-from app.config import INSTANCE_DIR, ConfigError, DatabaseSettings, load_settings
+from app.config import (
+    INSTANCE_DIR,
+    ConfigError,
+    DatabaseSettings,
+    load_settings,
+    normalise_database_url,
+)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Any constant works; it only has to be the same for every instance of this app.
@@ -25,6 +31,7 @@ log = logging.getLogger(__name__)
 
 def upgrade(database_url: str) -> None:
     """Upgrade to head; serialised across processes and hosts on PostgreSQL."""
+    database_url = normalise_database_url(database_url)
     if database_url.startswith("sqlite"):
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     engine = create_engine(database_url)

@@ -24,7 +24,10 @@ def link_json(link: Link) -> dict[str, Any]:
 
 def validation_details(exc: ValidationError) -> list[dict[str, str]]:
     return [
-        {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
+        {
+            "field": ".".join(str(p) for p in err["loc"]) or "body",
+            "message": err["msg"].removeprefix("Value error, "),
+        }
         for err in exc.errors()
     ]
 

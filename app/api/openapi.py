@@ -143,6 +143,7 @@ def spec() -> dict[str, Any]:
                         "url": {
                             "type": "string",
                             "maxLength": URL_MAX_LENGTH,
+                            "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://\S+$",
                             "description": "An http:// or https:// URL with a host name.",
                         },
                         "code": {

@@ -1,0 +1,150 @@
+"""The cache layer: cache-aside, the zero-round-trip hit path, and invalidation across instances."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import redis
+from flask import Flask
+from sqlalchemy import event
+
+from app.cache import RedisCache
+from tests.integration.conftest import create_link
+
+
+@contextmanager
+def counting(app: Flask) -> Iterator[dict[str, int]]:
+    """Counts SQL statements and Redis commands the app sends while the block runs."""
+    service = app.extensions["links"]
+    seen = {"sql": 0, "redis": 0}
+
+    def on_sql(*_args: object) -> None:
+        seen["sql"] += 1
+
+    original = service.cache.redis.execute_command
+
+    def on_redis(*args: object, **kwargs: object) -> object:
+        seen["redis"] += 1
+        return original(*args, **kwargs)
+
+    event.listen(service.db.engine, "before_cursor_execute", on_sql)
+    service.cache.redis.execute_command = on_redis
+    try:
+        yield seen
+    finally:
+        event.remove(service.db.engine, "before_cursor_execute", on_sql)
+        service.cache.redis.execute_command = original
+
+
+def test_miss_fills_redis_then_hits_cost_no_round_trip(app: Flask, redis_url: str) -> None:
+    client = app.test_client()
+    create_link(client, url="https://example.com/cached", code="hot")
+    cache: RedisCache = app.extensions["links"].cache
+    raw = redis.Redis.from_url(redis_url, decode_responses=True)
+    assert raw.get(cache.url_key("hot")) is None
+
+    with counting(app) as first:
+        assert client.get("/hot").status_code == 302
+    assert first["sql"] == 1  # the miss reads PostgreSQL once...
+    assert raw.get(cache.url_key("hot")) == "https://example.com/cached"  # ...and fills Redis
+    assert 0 < raw.ttl(cache.url_key("hot")) <= 3600
+    # The invalidation subscription is confirmed asynchronously: until then memory is not
+    # trusted, so the next request may still read Redis once.
+    with counting(app) as warming:
+        client.get("/hot")
+    assert warming["sql"] == 0
+    assert warming["redis"] <= 1
+
+    with counting(app) as hits:
+        for _ in range(5):
+            assert client.get("/hot").headers["Location"] == "https://example.com/cached"
+    assert hits == {"sql": 0, "redis": 0}
+
+
+def test_another_instance_fills_from_redis_without_the_database(
+    make_app: Callable[..., Flask],
+) -> None:
+    a, b = make_app(APP_INSTANCE="a"), make_app(APP_INSTANCE="b")
+    create_link(a.test_client(), url="https://example.com/shared", code="shared")
+    a.test_client().get("/shared")  # fills Redis
+    with counting(b) as seen:
+        assert b.test_client().get("/shared").status_code == 302
+    assert seen == {"sql": 0, "redis": 1}
+
+
+def test_delete_through_one_instance_is_seen_by_every_other(make_app: Callable[..., Flask]) -> None:
+    a, b, c = (make_app(APP_INSTANCE=name) for name in "abc")
+    create_link(a.test_client(), code="bye")
+    for instance in (a, b, c):  # every instance now serves it from memory
+        assert instance.test_client().get("/bye").status_code == 302
+    assert a.test_client().delete("/api/links/bye").status_code == 204
+    for instance in (b, c, a):
+        assert instance.test_client().get("/bye").status_code == 404
+
+
+def test_a_fill_racing_a_delete_cannot_resurrect_the_link(make_app: Callable[..., Flask]) -> None:
+    a, b = make_app(APP_INSTANCE="a"), make_app(APP_INSTANCE="b")
+    create_link(a.test_client(), url="https://example.com/old", code="racy")
+    cache_b: RedisCache = b.extensions["links"].cache
+
+    def load_then_get_deleted(code: str) -> str:
+        # b read the row just before a deleted it: the classic cache-aside race.
+        assert a.test_client().delete(f"/api/links/{code}").status_code == 204
+        return "https://example.com/old"
+
+    assert cache_b.resolve("racy", load_then_get_deleted) == "https://example.com/old"
+    for instance in (a, b):
+        assert instance.test_client().get("/racy").status_code == 404
+
+
+def test_recreating_a_deleted_code_serves_the_new_target(make_app: Callable[..., Flask]) -> None:
+    a, b = make_app(APP_INSTANCE="a"), make_app(APP_INSTANCE="b")
+    create_link(a.test_client(), url="https://example.com/v1", code="again")
+    b.test_client().get("/again")
+    a.test_client().delete("/api/links/again")
+    create_link(a.test_client(), url="https://example.com/v2", code="again")
+    assert b.test_client().get("/again").headers["Location"] == "https://example.com/v2"
+
+
+def test_local_level_is_rebuilt_after_the_subscription_drops(app: Flask) -> None:
+    client = app.test_client()
+    create_link(client, code="resub")
+    client.get("/resub")
+    cache: RedisCache = app.extensions["links"].cache
+    cache._pubsub.connection.disconnect()  # what a Redis restart looks like from here
+    with counting(app) as seen:
+        assert client.get("/resub").status_code == 302
+    assert seen["sql"] + seen["redis"] >= 1  # memory was not trusted while unsubscribed
+    with counting(app) as again:
+        client.get("/resub")
+        client.get("/resub")
+    assert again["sql"] == 0
+
+
+def test_without_redis_the_in_process_cache_serves(make_app: Callable[..., Flask]) -> None:
+    app = make_app(REDIS_URL=None)
+    client = app.test_client()
+    create_link(client, code="local")
+    assert client.get("/local").status_code == 302
+    with counting_sql(app) as seen:
+        assert client.get("/local").status_code == 302
+    assert seen["sql"] == 0
+    client.delete("/api/links/local")
+    assert client.get("/local").status_code == 404
+    assert client.get("/readyz").get_json()["checks"]["cache"]["backend"] == "in-process"
+
+
+@contextmanager
+def counting_sql(app: Flask) -> Iterator[dict[str, int]]:
+    seen = {"sql": 0}
+    engine = app.extensions["links"].db.engine
+
+    def on_sql(*_args: object) -> None:
+        seen["sql"] += 1
+
+    event.listen(engine, "before_cursor_execute", on_sql)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", on_sql)

@@ -1,0 +1,74 @@
+"""Migrations from an empty database, and the lock that stops concurrent starters racing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+from app.migrate import ADVISORY_LOCK_ID
+from tests.support.services import scratch_database
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def migrate_process(database_url: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.migrate"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def tables(database_url: str) -> set[str]:
+    with psycopg.connect(database_url) as connection:
+        rows = connection.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
+def test_upgrade_from_empty_creates_the_schema_at_head() -> None:
+    with scratch_database("fm_mig") as url:
+        assert tables(url) == set()
+        process = migrate_process(url)
+        output, _ = process.communicate(timeout=60)
+        assert process.returncode == 0, output
+        assert tables(url) == {"links", "alembic_version"}
+        with psycopg.connect(url) as connection:
+            assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [
+                ("0001",)
+            ]
+
+
+def test_concurrent_starters_wait_for_the_lock_and_all_succeed() -> None:
+    with scratch_database("fm_mig") as url:
+        with psycopg.connect(url, autocommit=True) as holder:
+            holder.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_ID,))
+            starters = [migrate_process(url) for _ in range(4)]
+            time.sleep(2)
+            # Nobody migrates while another holds the lock.
+            assert all(process.poll() is None for process in starters)
+            assert tables(url) == set()
+            holder.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_ID,))
+        for process in starters:
+            output, _ = process.communicate(timeout=60)
+            assert process.returncode == 0, output
+        assert tables(url) == {"links", "alembic_version"}
+        with psycopg.connect(url) as connection:
+            assert connection.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
+
+
+def test_migrate_with_a_bad_database_url_says_why() -> None:
+    process = migrate_process("mysql://nope")
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert "DATABASE_URL: must start with postgresql://" in output

@@ -1,0 +1,202 @@
+"""The app under its real servers: gunicorn (production) and run.py (local, no services)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.integration.test_clicks import clicks_in_db
+from tests.support.services import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 90) -> None:  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited with {process.returncode}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:  # not listening yet, or too busy to answer
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not come up")
+
+
+@pytest.fixture
+def gunicorn(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[dict]:
+    port = free_port()
+    log_path = tmp_path / "access.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "gunicorn-test-secret-key",
+        "APP_INSTANCE": "gunicorn-1",
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "2",
+        "CLICK_FLUSH_SECONDS": "60",  # only a graceful stop can have written the clicks
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{base}/healthz", process)
+        yield {"base": base, "process": process, "log": log_path, "database_url": database_url}
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def test_gunicorn_logs_one_json_line_per_request(gunicorn: dict) -> None:
+    response = requests.get(f"{gunicorn['base']}/healthz", headers={"X-Request-ID": "trace-me"})
+    assert response.headers["X-Served-By"] == "gunicorn-1"
+    requests.get(f'{gunicorn["base"]}/api/links/%22quoted%22?x="y"')
+    time.sleep(0.3)
+    lines = [
+        json.loads(line)
+        for line in gunicorn["log"].read_text().splitlines()
+        if line.startswith("{") and '"type": "access"' in line
+    ]
+    traced = [line for line in lines if line["request_id"] == "trace-me"]
+    assert len(traced) == 1
+    entry = traced[0]
+    assert entry["method"] == "GET"
+    assert entry["path"] == "/healthz"
+    assert entry["status"] == 200
+    assert entry["instance"] == "gunicorn-1"
+    assert entry["duration_ms"] >= 0
+    hostile = [line for line in lines if line["path"] == '/api/links/"quoted"']
+    assert hostile and hostile[0]["status"] == 404
+
+
+def test_graceful_stop_writes_every_counted_click(gunicorn: dict) -> None:
+    base = gunicorn["base"]
+    created = requests.post(
+        f"{base}/api/links", json={"url": "https://example.com/", "code": "stopclick"}
+    )
+    assert created.status_code == 201
+    session = requests.Session()
+    for _ in range(25):
+        assert session.get(f"{base}/stopclick", allow_redirects=False).status_code == 302
+    assert clicks_in_db(gunicorn["database_url"], "stopclick") == 0  # all still in memory
+    gunicorn["process"].send_signal(signal.SIGTERM)  # what a rolling restart's stop sends
+    gunicorn["process"].wait(timeout=30)
+    assert clicks_in_db(gunicorn["database_url"], "stopclick") == 25
+
+
+def healthz_count(base: str) -> float:
+    # A fresh connection each time, so successive scrapes land on different workers.
+    text = requests.get(f"{base}/metrics", headers={"Connection": "close"}).text
+    prefix = 'http_requests_total{endpoint="/healthz",method="GET",status="200"}'
+    return float(next(line for line in text.splitlines() if line.startswith(prefix)).split()[-1])
+
+
+def test_metrics_cover_every_worker(gunicorn: dict) -> None:
+    base = gunicorn["base"]
+    before = healthz_count(base)
+    for _ in range(40):
+        requests.get(f"{base}/healthz", headers={"Connection": "close"})
+    # Whichever worker answers the scrape, it reports the sum over both workers.
+    assert {healthz_count(base) for _ in range(6)} == {before + 40}
+
+
+def test_run_py_serves_with_no_environment_at_all(tmp_path: Path) -> None:
+    for name in ("app", "migrations", "run.py"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, tmp_path / name)
+    port = free_port()
+    env = {"PATH": os.environ["PATH"], "PORT": str(port), "HOME": str(tmp_path)}
+    process = subprocess.Popen(
+        [sys.executable, "run.py"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{base}/healthz", process)
+        created = requests.post(f"{base}/api/links", json={"url": "https://example.com/local"})
+        assert created.status_code == 201
+        code = created.json()["code"]
+        follow = requests.get(f"{base}/{code}", allow_redirects=False)
+        assert follow.headers["Location"] == "https://example.com/local"
+        assert (tmp_path / "instance" / "app.sqlite3").exists()
+        ready = requests.get(f"{base}/readyz").json()
+        assert ready["checks"]["cache"]["backend"] == "in-process"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_run_py_rejects_a_bad_port() -> None:
+    result = subprocess.run(
+        [sys.executable, "run.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={
+            "PATH": os.environ["PATH"],
+            "PORT": "http",
+            "APP_ENV": "development",
+            "DATABASE_URL": "sqlite:///:memory:",
+        },
+    )
+    assert result.returncode == 2
+    assert "PORT: must be 1-65535" in result.stderr
+
+
+def test_gunicorn_refuses_production_without_secret_key() -> None:
+    env = {"PATH": os.environ["PATH"], "BIND": f"127.0.0.1:{free_port()}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is required when APP_ENV=production" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("WEB_CONCURRENCY", "0"), ("WORKER_CLASS", "eventlet"), ("PORT", "0")]
+)
+def test_gunicorn_config_rejects_bad_values(name: str, value: str) -> None:
+    env = {"PATH": os.environ["PATH"], name: value}
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--check-config"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert f"{name}: " in result.stdout + result.stderr
