@@ -16,7 +16,7 @@ from app.links import LinkService
 from app.logs import configure_logging
 from app.observability import register_request_hooks
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place the version lives (pyproject.toml reads it)
 
 csrf = CSRFProtect()
 
@@ -54,7 +54,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     database = Database(settings)
     event.listen(database.engine, "checkout", lambda *_: metrics.DB_POOL_IN_USE.inc())
     event.listen(database.engine, "checkin", lambda *_: metrics.DB_POOL_IN_USE.dec())
-    cache = make_cache(settings.REDIS_URL, settings.CACHE_TTL_SECONDS)
+    cache = make_cache(settings.REDIS_URL, settings.CACHE_TTL_SECONDS, settings.REDIS_TLS_VERIFY)
     app.extensions["links"] = LinkService(database, cache, settings.CLICK_FLUSH_SECONDS)
 
 

@@ -125,15 +125,19 @@ class RedisCache:
 
     backend = "redis"
 
-    def __init__(self, url: str, ttl: int, namespace: str = "links") -> None:
+    def __init__(
+        self, url: str, ttl: int, namespace: str = "links", verify_tls: bool = True
+    ) -> None:
         self.ttl = ttl
         self.namespace = namespace
         self.channel = f"{namespace}:invalidate"
+        tls = {} if verify_tls or not url.startswith("rediss://") else {"ssl_cert_reqs": "none"}
         self.redis = redis.Redis.from_url(
             url,
             socket_timeout=REDIS_TIMEOUT_SECONDS,
             socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
             decode_responses=True,
+            **tls,
         )
         self._fill = self.redis.register_script(FILL_UNLESS_TOMBSTONED)
         self._table = LocalTable(min(ttl, LOCAL_MAX_TTL_SECONDS))
@@ -251,5 +255,7 @@ class RedisCache:
 LinkCache = InProcessCache | RedisCache
 
 
-def make_cache(redis_url: str | None, ttl: int) -> LinkCache:
-    return RedisCache(redis_url, ttl) if redis_url else InProcessCache(ttl)
+def make_cache(redis_url: str | None, ttl: int, verify_tls: bool = True) -> LinkCache:
+    if not redis_url:
+        return InProcessCache(ttl)
+    return RedisCache(redis_url, ttl, verify_tls=verify_tls)

@@ -58,6 +58,8 @@ class Settings(DatabaseSettings):
 
     APP_ENV: AppEnv = AppEnv.PRODUCTION  # strict by default: forgetting it never weakens production
     REDIS_URL: str | None = None  # unset: in-process cache, fine for one process only
+    # Heroku Redis serves rediss:// with a self-signed certificate: it must be told not to verify.
+    REDIS_TLS_VERIFY: bool = True
     SECRET_KEY: str | None = None
     APP_INSTANCE: str = Field(default_factory=socket.gethostname, min_length=1, max_length=64)
     LOG_LEVEL: str = "INFO"

@@ -77,3 +77,19 @@ def test_bad_values_are_named_with_the_reason(name: str, value: str, complaint: 
 def test_rediss_urls_for_tls_are_accepted() -> None:
     config = settings(SECRET_KEY=SECRET, REDIS_URL="rediss://:pw@cache.example:6380/0")
     assert config.REDIS_URL == "rediss://:pw@cache.example:6380/0"
+
+
+def test_heroku_style_tls_redis_can_skip_certificate_verification() -> None:
+    import ssl
+
+    from app.cache import RedisCache
+
+    unverified = RedisCache("rediss://:pw@cache.example:6380/0", ttl=60, verify_tls=False)
+    assert unverified.redis.connection_pool.connection_kwargs["ssl_cert_reqs"] in (
+        "none",
+        ssl.CERT_NONE,
+    )
+    verified = RedisCache("rediss://:pw@cache.example:6380/0", ttl=60)
+    assert (
+        verified.redis.connection_pool.connection_kwargs.get("ssl_cert_reqs", "required") != "none"
+    )
