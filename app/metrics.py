@@ -28,6 +28,11 @@ LATENCY = Histogram(
 CACHE_LOOKUPS = Counter(
     "link_cache_lookups_total", "Link lookups by cache level and result", ["level", "result"]
 )
+# Pre-bound children: the redirect hot path skips the label lookup.
+LOCAL_HIT = CACHE_LOOKUPS.labels("local", "hit")
+LOCAL_MISS = CACHE_LOOKUPS.labels("local", "miss")
+REDIS_HIT = CACHE_LOOKUPS.labels("redis", "hit")
+REDIS_MISS = CACHE_LOOKUPS.labels("redis", "miss")
 CLICKS_FLUSHED = Counter("link_clicks_flushed_total", "Clicks written to the database")
 DB_POOL_IN_USE = Gauge(
     "db_pool_connections_in_use",
