@@ -15,6 +15,7 @@ from app.errors import register_error_handlers
 from app.links import LinkService
 from app.logs import configure_logging
 from app.observability import register_request_hooks
+from app.sessions import CookieOnlyWhenPresentSessionInterface
 
 __version__ = "0.1.0"  # the one place the version lives (pyproject.toml reads it)
 
@@ -27,6 +28,7 @@ DEV_SECRET_KEY = "dev-only-not-a-secret-change-me"  # noqa: S105  (deliberately 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     app = Flask(__name__)
+    app.session_interface = CookieOnlyWhenPresentSessionInterface()
     configure_app(app, settings)
     configure_logging(settings.LOG_LEVEL, settings.APP_INSTANCE)
     register_extensions(app, settings)
