@@ -11,7 +11,7 @@ from flask import Flask, Response, g, request
 from app import metrics
 
 # An incoming id is kept only if it is safe to echo into headers and logs.
-_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # same rule as nginx (http.conf)
 
 
 def register_request_hooks(app: Flask, instance: str) -> None:
