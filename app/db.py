@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import Executable, create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from app.config import INSTANCE_DIR, Settings
@@ -31,9 +33,25 @@ class Database:
         with self._sessions.begin() as session:
             yield session
 
+    def read_one(self, statement: Executable, **params: Any) -> Any:
+        """First column of the first row of a read-only statement: the redirect's lookup.
+
+        Runs outside any transaction (AUTOCOMMIT: no BEGIN/ROLLBACK round trips, and psycopg
+        keeps its prepared statements), and once more on a fresh connection if the pooled one
+        turned out to be dead (the database restarted): reads are safe to repeat.
+        """
+        for attempt in (1, 2):
+            try:
+                with self.engine.connect() as connection:
+                    autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+                    return autocommit.execute(statement, params).scalar()
+            except DBAPIError as exc:
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
+
     def ping(self) -> None:
-        with self.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        self.read_one(text("SELECT 1"))
 
     def pool_checked_out(self) -> int:
         checkedout = getattr(self.engine.pool, "checkedout", None)
@@ -51,7 +69,9 @@ def _make_engine(settings: Settings) -> Engine:
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_POOL_SIZE,
         pool_timeout=3,  # a saturated pool answers 503 quickly instead of queueing forever
-        pool_pre_ping=True,  # connections dead after a PostgreSQL restart are replaced, not reused
+        # No pool_pre_ping: it costs a round trip per checkout. A connection found dead (after a
+        # PostgreSQL restart) invalidates the whole pool, so only the first use fails; reads
+        # retry it (read_one), writes answer 503 once with Retry-After.
         pool_recycle=1800,
         connect_args={
             "connect_timeout": 3,  # an unreachable server fails fast -> 503 with Retry-After

@@ -23,6 +23,10 @@ GENERATED_CODE_LENGTH = 7  # 62^7 = 3.5e12 codes: collisions stay rare for any r
 GENERATION_ATTEMPTS = 5
 
 
+# The cache-miss lookup, as a Core statement: no ORM session on the redirect path.
+TARGET_OF_CODE = select(Link.__table__.c.url).where(Link.__table__.c.code == bindparam("code"))
+
+
 class CodeTaken(Exception):
     """The requested code belongs to another link."""
 
@@ -87,8 +91,7 @@ class LinkService:
         return url
 
     def _target_from_db(self, code: str) -> str | None:
-        with self.db.session() as session:
-            return session.scalar(select(Link.url).where(Link.code == code))
+        return self.db.read_one(TARGET_OF_CODE, code=code)
 
     def add_clicks(self, batch: Mapping[str, int]) -> None:
         """Flush target for ClickCounter: one atomic increment per code, one transaction."""
