@@ -1,0 +1,1 @@
+"""`python -m bench` (`make bench`): the stack under wrk; each path beside its references."""

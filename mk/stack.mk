@@ -1,0 +1,22 @@
+# The local layered stack: nginx in front of N gunicorn instances on loopback (stack/, nginx/).
+# DATABASE_URL / REDIS_URL come from the environment (local services when unset).
+STACK_INSTANCES ?= 3
+STACK_PORT      ?= 8080
+STACK_ARGS      ?=
+
+.PHONY: stack stack-down stack-status rolling-restart bench
+
+stack: venv ## Start nginx + N app instances (STACK_INSTANCES=3, STACK_PORT=8080); prints the URL
+	$(PY) -m stack up --instances $(STACK_INSTANCES) --port $(STACK_PORT) $(STACK_ARGS)
+
+stack-down: venv ## Stop everything `make stack` started
+	$(PY) -m stack down
+
+stack-status: venv ## Each stack process and its /readyz
+	$(PY) -m stack status
+
+rolling-restart: venv ## Restart the stack's app instances one at a time, no failed request
+	$(PY) -m stack rolling-restart
+
+bench: venv ## Benchmark the stack with wrk and print the table (docs/benchmarks.md)
+	$(PY) -m bench $(BENCH_ARGS)

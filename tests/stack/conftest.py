@@ -1,0 +1,133 @@
+"""Fixtures of the stack tier: real nginx in front of real gunicorn instances on loopback.
+
+Each session gets its own PostgreSQL database (dropped at the end) and Redis db 14 (flushed before
+and after). Every stack a test starts is stopped by the fixture that started it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+import redis
+
+from stack import core
+from stack.config import StackConfig
+from stack.state import State
+from tests.support.need import ensure_debian_packages, need
+
+ADMIN_DATABASE_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REDIS_BASE_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+STACK_REDIS_DB = 14  # the stack tier's own Redis database (integration=15, bench=13)
+
+
+def _with_path(url: str, path: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A fresh database for this session on the test PostgreSQL server, dropped at the end."""
+    try:
+        admin = psycopg.connect(ADMIN_DATABASE_URL, autocommit=True, connect_timeout=5)
+    except psycopg.Error as exc:
+        need(False, f"PostgreSQL not reachable at {ADMIN_DATABASE_URL}: {exc}")
+    name = f"stack_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_path(ADMIN_DATABASE_URL, f"/{name}")
+    finally:
+        with psycopg.connect(ADMIN_DATABASE_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    url = _with_path(REDIS_BASE_URL, f"/{STACK_REDIS_DB}")
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        need(False, f"Redis not reachable at {url}: {exc}")
+    client.flushdb()
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def tools() -> None:
+    """nginx (the balancer) and redis-server (a Redis the tests may kill) from Debian."""
+    ensure_debian_packages("nginx", "redis-server")
+
+
+StackFactory = Callable[..., State]
+
+
+@pytest.fixture
+def make_stack(
+    tools: None, database_url: str, redis_url: str, tmp_path: Path
+) -> Iterator[StackFactory]:
+    """Start stacks with per-test overrides; every one is stopped at the end of the test."""
+    started: list[Path] = []
+
+    def start(**overrides: object) -> State:
+        state_dir = tmp_path / f"stack{len(started)}"
+        started.append(state_dir)
+        settings: dict[str, object] = {
+            "instances": 3,
+            "port": 0,
+            "state_dir": state_dir,
+            "database_url": database_url,
+            "redis_url": redis_url,
+            "workers": 2,
+            "app_env": {"LOG_LEVEL": "INFO"},
+        }
+        settings.update(overrides)
+        return core.up(StackConfig(**settings))  # type: ignore[arg-type]
+
+    yield start
+    for state_dir in started:
+        core.down(state_dir)
+
+
+@pytest.fixture(scope="module")
+def stack(
+    tools: None, database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[State]:
+    """One 3-instance stack with the policy's own write limit, shared by a module's tests."""
+    state_dir = tmp_path_factory.mktemp("stack")
+    config = StackConfig(
+        instances=3,
+        port=0,
+        state_dir=state_dir,
+        database_url=database_url,
+        redis_url=redis_url,
+        workers=2,
+    )
+    state = core.up(config)
+    try:
+        yield state
+    finally:
+        core.down(state_dir)
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        yield connection
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
