@@ -23,7 +23,7 @@ from stack.state import State
 from tests.stack.conftest import StackFactory, unique
 from tests.stack.http import Reply, call
 from tests.stack.load import Load, Outcome
-from tests.stack.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import TcpProxy
 
 
 def _reader(state: State, path: str, name: str):  # type: ignore[no-untyped-def]
@@ -189,8 +189,8 @@ def test_postgres_unreachable_gives_503_json_from_the_app(
     make_stack: StackFactory, database_url: str
 ) -> None:
     parts = urlsplit(database_url)
-    target = (parts.hostname or "127.0.0.1", parts.port or 5432)
-    proxy = TcpProxy(target)
+    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+    proxy.start()
     try:
         state = make_stack(instances=2, database_url=_database_via(proxy.port, database_url))
         code = unique("p")
@@ -207,7 +207,7 @@ def test_postgres_unreachable_gives_503_json_from_the_app(
         assert replies[0].json()["error"]["code"]
         assert replies[1].json()["checks"]["database"]["status"] == "unavailable"
 
-        proxy = TcpProxy(target, port=proxy.port)  # PostgreSQL is back
+        proxy.start()  # PostgreSQL is back, on the same port
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and call(state.url, "GET", "/readyz").status != 200:
             time.sleep(0.2)
