@@ -34,10 +34,16 @@ def test_the_tutorial_has_runnable_steps() -> None:
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     """The working tree as a reader's clone would have it (tracked and new files), plus .venv."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT, capture_output=True, check=True,
-    ).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     copy = tmp_path / "repo"
     for name in filter(None, listed):
         source = ROOT / name
@@ -106,15 +112,24 @@ def _run_block(
     code = _on_free_ports(block.code, env)
     if block.kind == "start":
         process = subprocess.Popen(
-            ["bash", "-c", code], cwd=workdir, env=env, text=True, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            ["bash", "-c", code],
+            cwd=workdir,
+            env=env,
+            text=True,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         background.append(process)
         _wait_ready(_on_free_ports(block.ready or "", env), process)
         return
     result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", code], cwd=workdir, env=env,
-        capture_output=True, text=True, timeout=300,
+        ["bash", "-euo", "pipefail", "-c", code],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"$ {code}\n{output}"

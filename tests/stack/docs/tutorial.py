@@ -1,11 +1,12 @@
 """Reads docs/tutorial.md's runnable blocks: a fenced block right after a marker comment.
 
-    <!-- tutorial: run expect="text" expect="more" -->   run it; its output must contain each text
-    <!-- tutorial: start ready=URL -->                   start it in the background; wait for URL
+<!-- tutorial: run expect="text" expect="more" -->   run it; its output must contain each text
+<!-- tutorial: start ready=URL -->                   start it in the background; wait for URL
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -49,7 +50,7 @@ def runnable_sections(path: Path) -> list[Section]:
     text = path.read_text()
     starts = [(m.start(), m["title"]) for m in _SECTION.finditer(text)] + [(len(text), "")]
     sections = []
-    for (begin, title), (end, _) in zip(starts, starts[1:], strict=False):
+    for (begin, title), (end, _) in itertools.pairwise(starts):
         blocks = [_block(m) for m in _MARKER_AND_BLOCK.finditer(text, begin, end)]
         if blocks:
             sections.append(Section(title=title, blocks=blocks))
