@@ -131,7 +131,7 @@ start_api() {
   rm -f "$SOCK"
   # WA3: the API service does the builds, so BUILDAH_FORMAT must be in ITS environment.
   BUILDAH_FORMAT=docker setsid podman system service --time=0 "unix://$SOCK" \
-    >"$STATE/podman-api.log" 2>&1 </dev/null &
+    >"$STATE/podman-api.log" 2>&1 </dev/null 9>&- &
   echo $! >"$STATE/podman-api.pid"
   local _
   for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
@@ -141,7 +141,7 @@ start_api() {
 
 wa4_health_ticker() {
   alive "$STATE/health-ticker.pid" && return
-  setsid "$ENGINE_DIR/health-ticker.sh" >"$STATE/health-ticker.log" 2>&1 </dev/null &
+  setsid "$ENGINE_DIR/health-ticker.sh" >"$STATE/health-ticker.log" 2>&1 </dev/null 9>&- &
   echo $! >"$STATE/health-ticker.pid"
   log "WA4 health-ticker started (pid $!)"
 }

@@ -1,0 +1,144 @@
+"""Helpers for the Docker tier: the engine harness, and one compose project under test."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shlex
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+# Tag of the images this tier builds (kept afterwards as a build cache, like the base images).
+IMAGE_TAG = "infra-test"
+APP_IMAGE = f"flask-multitier-app:{IMAGE_TAG}"
+# Phase durations of this tier, printed at the end of the run (conftest's terminal summary).
+TIMINGS: dict[str, float] = {}
+REPO = Path(__file__).resolve().parents[3]
+ENGINE = REPO / "tests" / "infra" / "engine.sh"
+# Values compose.yaml requires; stripped from the inherited environment so that only the test's
+# env file provides them (and the "refuses to start without them" check means something).
+REQUIRED_SECRETS = ("POSTGRES_PASSWORD", "APP_DB_PASSWORD", "REDIS_PASSWORD", "SECRET_KEY")
+# Everything else compose.yaml interpolates: the test decides these too.
+COMPOSE_VARIABLES = (
+    *REQUIRED_SECRETS,
+    "HTTP_BIND",
+    "HTTP_PORT",
+    "APP_REPLICAS",
+    "IMAGE_TAG",
+    "POSTGRES_DB",
+    "APP_DB_USER",
+    "COMPOSE_PROJECT_NAME",
+    "COMPOSE_FILE",
+)
+
+
+def run(
+    cmd: list[str], env: dict[str, str] | None = None, timeout: float = 600, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run a command; on failure raise with its output, which is what a person needs to debug."""
+    result = subprocess.run(
+        cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{shlex.join(cmd)} exited {result.returncode}\n"
+            f"--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+def engine_environment() -> dict[str, str]:
+    """Prepare the engine (no-op with a real Docker) and return the environment to use it."""
+    for step in ("setup", "base", "standins"):
+        run(["bash", str(ENGINE), step], timeout=900)
+    env = {k: v for k, v in os.environ.items() if k not in COMPOSE_VARIABLES}
+    for line in run(["bash", str(ENGINE), "env"]).stdout.splitlines():
+        if line.startswith("export ") and "=" in line:
+            key, value = line.removeprefix("export ").split("=", 1)
+            env[key] = value
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    """One compose project with its own name, port, secrets and env file."""
+
+    env: dict[str, str]
+    workdir: Path
+    project: str = field(default_factory=lambda: f"fmt-docker-{secrets.token_hex(4)}")
+    http_port: int = field(default_factory=free_port)
+
+    def __post_init__(self) -> None:
+        self.env_file = self.workdir / "stack.env"
+        values = {name: secrets.token_hex(16) for name in REQUIRED_SECRETS}
+        values.update(HTTP_PORT=str(self.http_port), IMAGE_TAG=IMAGE_TAG)
+        self.env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+
+    def compose(self, *args: str, timeout: float = 600, check: bool = True):
+        cmd = ["docker", "compose", "-p", self.project, "--env-file", str(self.env_file), *args]
+        return run(cmd, env=self.env, timeout=timeout, check=check)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.http_port}{path}"
+
+    def container_ids(self, service: str) -> list[str]:
+        return self.compose("ps", "-q", service).stdout.split()
+
+    def inspect(self, container: str) -> dict:
+        return json.loads(run(["docker", "inspect", container], env=self.env).stdout)[0]
+
+    def served_by(self, requests_count: int) -> set[str]:
+        """Names in X-Served-By over several requests through nginx."""
+        return {
+            requests.get(self.url("/healthz"), timeout=10).headers["X-Served-By"]
+            for _ in range(requests_count)
+        }
+
+    def wait_for_served_by(self, expected: set[str], within_s: float = 60) -> set[str]:
+        """nginx picks up replica changes by itself within a few seconds; poll until it has."""
+        deadline = time.monotonic() + within_s
+        seen: set[str] = set()
+        while time.monotonic() < deadline:
+            seen = self.served_by(3 * len(expected))
+            if seen == expected:
+                break
+            time.sleep(1)
+        return seen
+
+    def leftovers(self) -> dict[str, list[str]]:
+        """Containers, volumes and networks still labelled with this project."""
+        label = f"label=com.docker.compose.project={self.project}"
+        kinds = {
+            "containers": ["docker", "ps", "-aq", "--filter", label],
+            "volumes": ["docker", "volume", "ls", "-q", "--filter", label],
+            "networks": ["docker", "network", "ls", "-q", "--filter", label],
+        }
+        return {kind: run(cmd, env=self.env).stdout.split() for kind, cmd in kinds.items()}
+
+    def destroy(self) -> None:
+        """down -v, then remove anything the engine still holds for this project."""
+        self.compose("down", "-v", "--remove-orphans", "-t", "5", check=False, timeout=300)
+        left = self.leftovers()
+        if left["containers"]:
+            run(["docker", "rm", "-f", *left["containers"]], env=self.env, check=False)
+        if left["volumes"]:
+            run(["docker", "volume", "rm", "-f", *left["volumes"]], env=self.env, check=False)
+        if left["networks"]:
+            run(["docker", "network", "rm", *left["networks"]], env=self.env, check=False)
+
+
+def short_ids(container_ids: list[str]) -> set[str]:
+    """The app's default instance name is the hostname: the container's 12-character id."""
+    return {cid[:12] for cid in container_ids}
