@@ -47,8 +47,8 @@ def configure_app(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
     )
     # One proxy (nginx) sits in front in every deployed topology: trust its X-Forwarded-* once,
-    # so short URLs use the public scheme and host.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
+    # so short URLs use the public scheme, host and port (X-Forwarded-Host carries the port).
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
 
 def register_extensions(app: Flask, settings: Settings) -> None:

@@ -151,3 +151,17 @@ def test_write_limit_can_be_turned_off_for_benchmarks(make_stack: StackFactory) 
     replies = [call(state.url, "POST", "/api/links", body={"url": "not a url"}) for _ in range(60)]
     assert 429 not in {reply.status for reply in replies}
     assert all(reply.served_by == "app-1" for reply in replies)  # every one reached the app
+
+
+def test_short_urls_use_the_scheme_host_and_port_the_client_used(stack: State) -> None:
+    code = unique("s")
+    created = call(
+        stack.url, "POST", "/api/links", body={"url": "https://example.com/", "code": code}
+    )
+    assert created.status == 201, created.body
+    assert created.json()["short_url"] == f"{stack.url}/{code}"
+    # Behind a port forward the client's Host header names the outside port: the link follows it.
+    forwarded = call(
+        stack.url, "GET", f"/api/links/{code}", headers={"Host": "links.example:18080"}
+    )
+    assert forwarded.json()["short_url"] == f"http://links.example:18080/{code}"
