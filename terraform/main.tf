@@ -1,0 +1,180 @@
+# flask-multitier on AWS, read top to bottom:
+#   1. a network over two AZs   2. keys, audit and firewalls   3. a way in (bastion)
+#   4. nginx load balancers     5. app instances                6. PostgreSQL   7. Redis
+# Ansible (ansible/site.yml) then configures the instances; `python -m deploy up` runs both steps.
+
+locals {
+  ami_id = var.ami_id != null ? var.ami_id : data.aws_ami.debian[0].id
+
+  db_on_ec2    = var.database_mode == "ec2"
+  cache_on_ec2 = var.cache_mode == "ec2"
+
+  # Settings every instance group shares.
+  instance_defaults = {
+    key_name             = aws_key_pair.admin.key_name
+    iam_instance_profile = module.security.instance_profile_name
+    kms_key_arn          = module.security.kms_key_arn
+  }
+}
+
+# Debian 12 from Debian's own AWS account, unless an AMI is pinned.
+data "aws_ami" "debian" {
+  count       = var.ami_id == null ? 1 : 0
+  most_recent = true
+  owners      = ["136693071363"]
+
+  filter {
+    name   = "name"
+    values = ["debian-12-amd64-*"]
+  }
+}
+
+# 1. Network: public, app and data subnets in each AZ; NAT for the private tiers' egress.
+module "network" {
+  source = "./modules/network"
+
+  name             = var.name
+  vpc_cidr         = var.vpc_cidr
+  az_count         = var.az_count
+  nat_gateway_mode = var.nat_gateway_mode
+}
+
+# 2. Security: one KMS key, VPC flow logs, the instance role and a security group per tier.
+module "security" {
+  source = "./modules/security"
+
+  name                    = var.name
+  vpc_id                  = module.network.vpc_id
+  admin_cidrs             = var.admin_cidrs
+  app_port                = var.app_port
+  enable_flow_logs        = var.enable_flow_logs
+  flow_log_retention_days = var.flow_log_retention_days
+}
+
+# The key Ansible logs in with (the private half never leaves the operator's machine).
+resource "aws_key_pair" "admin" {
+  key_name   = "${var.name}-admin"
+  public_key = var.ssh_public_key
+}
+
+# 3. Bastion: the only host that accepts SSH from outside, and only from admin_cidrs.
+module "bastion" {
+  source = "./modules/compute"
+
+  name                 = var.name
+  role                 = "bastion"
+  instance_count       = 1
+  public               = true
+  ami_id               = local.ami_id
+  instance_type        = var.bastion_instance_type
+  subnet_ids           = module.network.public_subnet_ids
+  security_group_ids   = [module.security.security_group_ids.bastion]
+  key_name             = local.instance_defaults.key_name
+  iam_instance_profile = local.instance_defaults.iam_instance_profile
+  kms_key_arn          = local.instance_defaults.kms_key_arn
+  detailed_monitoring  = var.detailed_monitoring
+}
+
+# 4. Load balancers: nginx on EC2 with Elastic IPs (the Ansible nginx role configures them).
+module "lb" {
+  source = "./modules/compute"
+
+  name                 = var.name
+  role                 = "lb"
+  instance_count       = var.lb_instance_count
+  public               = true
+  ami_id               = local.ami_id
+  instance_type        = var.lb_instance_type
+  subnet_ids           = module.network.public_subnet_ids
+  security_group_ids   = [module.security.security_group_ids.lb]
+  key_name             = local.instance_defaults.key_name
+  iam_instance_profile = local.instance_defaults.iam_instance_profile
+  kms_key_arn          = local.instance_defaults.kms_key_arn
+  detailed_monitoring  = var.detailed_monitoring
+}
+
+# 5. App: N gunicorn instances spread over the AZs' private app subnets.
+module "app" {
+  source = "./modules/compute"
+
+  name                 = var.name
+  role                 = "app"
+  instance_count       = var.app_instance_count
+  ami_id               = local.ami_id
+  instance_type        = var.app_instance_type
+  subnet_ids           = module.network.app_subnet_ids
+  security_group_ids   = [module.security.security_group_ids.app]
+  key_name             = local.instance_defaults.key_name
+  iam_instance_profile = local.instance_defaults.iam_instance_profile
+  kms_key_arn          = local.instance_defaults.kms_key_arn
+  detailed_monitoring  = var.detailed_monitoring
+}
+
+# 6. PostgreSQL: RDS (database_mode = "managed") or one EC2 instance for the Ansible role ("ec2").
+module "database" {
+  source = "./modules/database"
+  count  = local.db_on_ec2 ? 0 : 1
+
+  name                   = var.name
+  subnet_ids             = module.network.data_subnet_ids
+  security_group_ids     = [module.security.security_group_ids.db]
+  kms_key_arn            = module.security.kms_key_arn
+  engine_version         = var.db_engine_version
+  instance_class         = var.db_instance_class
+  database_name          = var.db_name
+  master_username        = var.db_username
+  master_password        = var.db_master_password
+  manage_master_password = var.db_manage_master_password
+  multi_az               = var.db_multi_az
+  deletion_protection    = var.db_deletion_protection
+  skip_final_snapshot    = var.db_skip_final_snapshot
+
+  monitoring_interval_seconds = var.db_monitoring_interval
+}
+
+module "db_host" {
+  source = "./modules/compute"
+
+  name                 = var.name
+  role                 = "db"
+  instance_count       = local.db_on_ec2 ? 1 : 0
+  ami_id               = local.ami_id
+  instance_type        = var.db_host_instance_type
+  root_volume_size_gb  = var.db_host_volume_size_gb
+  subnet_ids           = module.network.data_subnet_ids
+  security_group_ids   = [module.security.security_group_ids.db]
+  key_name             = local.instance_defaults.key_name
+  iam_instance_profile = local.instance_defaults.iam_instance_profile
+  kms_key_arn          = local.instance_defaults.kms_key_arn
+  detailed_monitoring  = var.detailed_monitoring
+}
+
+# 7. Redis: ElastiCache (cache_mode = "managed") or one EC2 instance for the Ansible role ("ec2").
+module "cache" {
+  source = "./modules/cache"
+  count  = local.cache_on_ec2 ? 0 : 1
+
+  name               = var.name
+  subnet_ids         = module.network.data_subnet_ids
+  security_group_ids = [module.security.security_group_ids.cache]
+  kms_key_arn        = module.security.kms_key_arn
+  node_type          = var.cache_node_type
+  replicas           = var.cache_replicas
+  auth_token         = var.cache_auth_token
+}
+
+module "cache_host" {
+  source = "./modules/compute"
+
+  name                 = var.name
+  role                 = "cache"
+  instance_count       = local.cache_on_ec2 ? 1 : 0
+  ami_id               = local.ami_id
+  instance_type        = var.cache_host_instance_type
+  subnet_ids           = module.network.data_subnet_ids
+  security_group_ids   = [module.security.security_group_ids.cache]
+  key_name             = local.instance_defaults.key_name
+  iam_instance_profile = local.instance_defaults.iam_instance_profile
+  kms_key_arn          = local.instance_defaults.kms_key_arn
+  detailed_monitoring  = var.detailed_monitoring
+}

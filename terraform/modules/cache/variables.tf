@@ -1,0 +1,103 @@
+variable "name" {
+  description = "Prefix for every resource name."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name))
+    error_message = "name must be 3-32 characters of lowercase letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "subnet_ids" {
+  description = "Private data subnets."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.subnet_ids) >= 1
+    error_message = "subnet_ids must list at least one subnet."
+  }
+}
+
+variable "security_group_ids" {
+  description = "Security groups of the cache (the cache tier's group)."
+  type        = list(string)
+}
+
+variable "kms_key_arn" {
+  description = "KMS key for encryption at rest."
+  type        = string
+}
+
+variable "engine_version" {
+  description = "Redis engine version."
+  type        = string
+  default     = "7.1"
+
+  validation {
+    condition     = can(regex("^[67]\\.[0-9]+$", var.engine_version))
+    error_message = "engine_version must be a Redis 6.x or 7.x version such as \"7.1\"."
+  }
+}
+
+variable "parameter_group_name" {
+  description = "ElastiCache parameter group; null picks the engine's default (default.redis7 for 7.x)."
+  type        = string
+  default     = null
+}
+
+variable "node_type" {
+  description = "ElastiCache node type."
+  type        = string
+  default     = "cache.t4g.micro"
+
+  validation {
+    condition     = startswith(var.node_type, "cache.")
+    error_message = "node_type must be an ElastiCache node type such as cache.t4g.micro."
+  }
+}
+
+variable "replicas" {
+  description = "Read replicas in other AZs (Multi-AZ failover needs at least one; for one cheap node use cache_mode = \"ec2\")."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.replicas >= 1 && var.replicas <= 5
+    error_message = "replicas must be between 1 and 5 (automatic failover needs a replica)."
+  }
+}
+
+variable "auth_token" {
+  description = "Redis AUTH token (16-128 printable characters), or null for none. Sensitive."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.auth_token == null || (length(coalesce(var.auth_token, "x")) >= 16 && length(coalesce(var.auth_token, "x")) <= 128)
+    error_message = "auth_token must be 16 to 128 characters."
+  }
+}
+
+variable "snapshot_retention_days" {
+  description = "Days of daily snapshots (0 disables them; the cache can be rebuilt from PostgreSQL)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.snapshot_retention_days >= 0 && var.snapshot_retention_days <= 35
+    error_message = "snapshot_retention_days must be between 0 and 35."
+  }
+}
+
+variable "apply_immediately" {
+  description = "Apply changes now rather than in the next maintenance window."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}

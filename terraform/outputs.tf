@@ -1,0 +1,76 @@
+# Everything `python -m deploy inventory` needs to write the Ansible inventory, and nothing secret.
+
+output "public_url" {
+  description = "URL of the app through the first load balancer."
+  value       = "http://${module.lb.public_ips[0]}"
+}
+
+output "ssh_user" {
+  description = "User Ansible logs in as on every instance."
+  value       = var.ssh_user
+}
+
+output "bastion_public_ip" {
+  description = "Public address of the bastion (the SSH jump host)."
+  value       = module.bastion.public_ips[0]
+}
+
+output "lb_hosts" {
+  description = "Load balancers: name => {public_ip, private_ip}."
+  value = { for i, n in module.lb.names : n => {
+    public_ip  = module.lb.public_ips[i]
+    private_ip = module.lb.private_ips[i]
+  } }
+}
+
+output "app_hosts" {
+  description = "App instances: name => private_ip."
+  value       = zipmap(module.app.names, module.app.private_ips)
+}
+
+output "db_hosts" {
+  description = "PostgreSQL hosts on EC2: name => private_ip (empty when database_mode = \"managed\")."
+  value       = zipmap(module.db_host.names, module.db_host.private_ips)
+}
+
+output "cache_hosts" {
+  description = "Redis hosts on EC2: name => private_ip (empty when cache_mode = \"managed\")."
+  value       = zipmap(module.cache_host.names, module.cache_host.private_ips)
+}
+
+output "app_port" {
+  description = "Port gunicorn listens on."
+  value       = var.app_port
+}
+
+output "database" {
+  description = "How the app reaches PostgreSQL: mode, host, port, name, user, and the password's secret ARN when RDS generated it."
+  value = {
+    mode       = var.database_mode
+    host       = local.db_on_ec2 ? module.db_host.private_ips[0] : module.database[0].address
+    port       = local.db_on_ec2 ? 5432 : module.database[0].port
+    name       = var.db_name
+    username   = local.db_on_ec2 ? null : module.database[0].master_username
+    secret_arn = local.db_on_ec2 ? null : module.database[0].master_user_secret_arn
+  }
+}
+
+output "cache" {
+  description = "How the app reaches Redis: mode, host, port, and whether TLS is required."
+  value = {
+    mode = var.cache_mode
+    host = local.cache_on_ec2 ? module.cache_host.private_ips[0] : module.cache[0].address
+    port = local.cache_on_ec2 ? 6379 : module.cache[0].port
+    tls  = local.cache_on_ec2 ? false : module.cache[0].tls
+  }
+}
+
+output "vpc_id" {
+  description = "ID of the VPC."
+  value       = module.network.vpc_id
+}
+
+output "region" {
+  description = "Region everything is in."
+  value       = var.region
+}

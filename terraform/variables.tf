@@ -1,0 +1,299 @@
+# ------------------------------------------------------------------ where and what
+variable "name" {
+  description = "Prefix for every resource name and the Project tag, e.g. \"flaskmt-prod\"."
+  type        = string
+  default     = "flaskmt"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name))
+    error_message = "name must be 3-24 characters of lowercase letters, digits and hyphens, starting with a letter (RDS and ElastiCache IDs derive from it)."
+  }
+}
+
+variable "region" {
+  description = "AWS region to deploy into."
+  type        = string
+  default     = "eu-west-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as eu-west-1."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags for every resource (Project and ManagedBy are always added)."
+  type        = map(string)
+  default     = {}
+}
+
+# ------------------------------------------------------------------ network
+variable "vpc_cidr" {
+  description = "IPv4 range of the VPC."
+  type        = string
+  default     = "10.20.0.0/16"
+
+  validation {
+    condition     = can(cidrhost(var.vpc_cidr, 0))
+    error_message = "vpc_cidr must be an IPv4 CIDR block such as 10.20.0.0/16."
+  }
+}
+
+variable "az_count" {
+  description = "Availability zones to spread over (2 is the minimum RDS accepts)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.az_count >= 2 && var.az_count <= 4
+    error_message = "az_count must be between 2 and 4."
+  }
+}
+
+variable "nat_gateway_mode" {
+  description = "Egress for private hosts: \"none\" (no cost; private hosts cannot install packages), \"single\" or \"per_az\"."
+  type        = string
+  default     = "single"
+
+  validation {
+    condition     = contains(["none", "single", "per_az"], var.nat_gateway_mode)
+    error_message = "nat_gateway_mode must be one of none, single, per_az."
+  }
+}
+
+# ------------------------------------------------------------------ access
+variable "admin_cidrs" {
+  description = "IPv4 ranges allowed to SSH to the bastion, e.g. [\"203.0.113.7/32\"]."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.admin_cidrs) > 0 && alltrue([for c in var.admin_cidrs : can(cidrhost(c, 0)) && c != "0.0.0.0/0"])
+    error_message = "admin_cidrs must list at least one IPv4 CIDR, and never 0.0.0.0/0."
+  }
+}
+
+variable "ssh_public_key" {
+  description = "OpenSSH public key installed for ssh_user on every instance (Ansible logs in with it)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$", trimspace(var.ssh_public_key)))
+    error_message = "ssh_public_key must be one OpenSSH public key line (ssh-ed25519 AAAA... comment)."
+  }
+}
+
+variable "ssh_user" {
+  description = "Login user of the AMI (\"admin\" on Debian's images)."
+  type        = string
+  default     = "admin"
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_-]{0,31}$", var.ssh_user))
+    error_message = "ssh_user must be a valid Unix user name."
+  }
+}
+
+variable "ami_id" {
+  description = "AMI for every instance; null looks up the newest Debian 12 image. Ansible roles expect Debian 12."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ami_id == null || can(regex("^ami-[0-9a-f]{8,17}$", coalesce(var.ami_id, "ami-00000000")))
+    error_message = "ami_id must look like ami-0123456789abcdef0, or be null."
+  }
+}
+
+variable "app_port" {
+  description = "Port gunicorn listens on (nginx proxies to it)."
+  type        = number
+  default     = 8000
+
+  validation {
+    condition     = var.app_port >= 1024 && var.app_port <= 65535
+    error_message = "app_port must be between 1024 and 65535."
+  }
+}
+
+# ------------------------------------------------------------------ instances
+variable "bastion_instance_type" {
+  description = "Instance type of the bastion."
+  type        = string
+  default     = "t3.nano"
+}
+
+variable "lb_instance_count" {
+  description = "nginx load balancer instances (one per AZ is typical; DNS lists all their IPs)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.lb_instance_count >= 1 && var.lb_instance_count <= 4
+    error_message = "lb_instance_count must be between 1 and 4."
+  }
+}
+
+variable "lb_instance_type" {
+  description = "Instance type of the load balancers."
+  type        = string
+  default     = "t3.micro"
+}
+
+variable "app_instance_count" {
+  description = "App instances behind the load balancers."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.app_instance_count >= 1 && var.app_instance_count <= 20
+    error_message = "app_instance_count must be between 1 and 20."
+  }
+}
+
+variable "app_instance_type" {
+  description = "Instance type of the app instances."
+  type        = string
+  default     = "t3.small"
+}
+
+# ------------------------------------------------------------------ PostgreSQL
+variable "database_mode" {
+  description = "\"managed\" for RDS PostgreSQL, \"ec2\" for one instance configured by the Ansible postgresql role."
+  type        = string
+  default     = "managed"
+
+  validation {
+    condition     = contains(["managed", "ec2"], var.database_mode)
+    error_message = "database_mode must be \"managed\" or \"ec2\"."
+  }
+}
+
+variable "db_engine_version" {
+  description = "PostgreSQL major version for RDS."
+  type        = string
+  default     = "16"
+}
+
+variable "db_instance_class" {
+  description = "RDS instance class."
+  type        = string
+  default     = "db.t4g.micro"
+}
+
+variable "db_name" {
+  description = "Database the app uses (app_db_name in the Ansible app role)."
+  type        = string
+  default     = "flaskmt"
+}
+
+variable "db_username" {
+  description = "RDS master user name; the app connects as this user (app_db_user)."
+  type        = string
+  default     = "flaskmt"
+}
+
+variable "db_manage_master_password" {
+  description = "Let RDS generate the master password into Secrets Manager (recommended); false: pass db_master_password."
+  type        = bool
+  default     = true
+}
+
+variable "db_master_password" {
+  description = "RDS master password when db_manage_master_password = false (as TF_VAR_db_master_password). Never stored in state."
+  type        = string
+  default     = null
+  sensitive   = true
+  ephemeral   = true
+}
+
+variable "db_multi_az" {
+  description = "RDS standby in a second AZ."
+  type        = bool
+  default     = true
+}
+
+variable "db_deletion_protection" {
+  description = "Refuse to delete the RDS instance (set false before destroying an environment)."
+  type        = bool
+  default     = true
+}
+
+variable "db_skip_final_snapshot" {
+  description = "Destroy RDS without a final snapshot (throwaway environments only)."
+  type        = bool
+  default     = false
+}
+
+variable "db_host_instance_type" {
+  description = "Instance type of the PostgreSQL host when database_mode = \"ec2\"."
+  type        = string
+  default     = "t3.small"
+}
+
+variable "db_host_volume_size_gb" {
+  description = "Root volume of the PostgreSQL host (holds the data) when database_mode = \"ec2\"."
+  type        = number
+  default     = 30
+}
+
+# ------------------------------------------------------------------ Redis
+variable "cache_mode" {
+  description = "\"managed\" for ElastiCache Redis, \"ec2\" for one instance configured by the Ansible redis role."
+  type        = string
+  default     = "managed"
+
+  validation {
+    condition     = contains(["managed", "ec2"], var.cache_mode)
+    error_message = "cache_mode must be \"managed\" or \"ec2\"."
+  }
+}
+
+variable "cache_node_type" {
+  description = "ElastiCache node type."
+  type        = string
+  default     = "cache.t4g.micro"
+}
+
+variable "cache_replicas" {
+  description = "ElastiCache read replicas (1+ enables Multi-AZ failover)."
+  type        = number
+  default     = 1
+}
+
+variable "cache_auth_token" {
+  description = "Redis AUTH token for ElastiCache, or null. Sensitive (kept in state: use the encrypted S3 backend)."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "cache_host_instance_type" {
+  description = "Instance type of the Redis host when cache_mode = \"ec2\"."
+  type        = string
+  default     = "t3.micro"
+}
+
+variable "db_monitoring_interval" {
+  description = "RDS enhanced monitoring interval in seconds (0 turns it off)."
+  type        = number
+  default     = 60
+}
+
+# ------------------------------------------------------------------ audit
+variable "enable_flow_logs" {
+  description = "VPC flow logs to CloudWatch Logs."
+  type        = bool
+  default     = true
+}
+
+variable "detailed_monitoring" {
+  description = "One-minute CloudWatch metrics for every instance (billed per instance)."
+  type        = bool
+  default     = true
+}
+
+variable "flow_log_retention_days" {
+  description = "Days flow logs are kept."
+  type        = number
+  default     = 365
+}

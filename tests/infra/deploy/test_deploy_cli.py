@@ -1,0 +1,454 @@
+"""The deploy CLI's behaviour and error paths, with a recording stand-in for terraform/ansible."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+import yaml
+
+from tests.infra.terraform import emulator
+
+
+def sample_outputs(database_mode: str = "ec2", cache_mode: str = "ec2") -> dict:
+    """Outputs shaped like terraform/outputs.tf, with made-up documentation addresses."""
+    db_hosts = {"t-db-1": "10.20.128.10"} if database_mode == "ec2" else {}
+    cache_hosts = {"t-cache-1": "10.20.129.11"} if cache_mode == "ec2" else {}
+    return {
+        "public_url": "http://203.0.113.10",
+        "ssh_user": "admin",
+        "bastion_public_ip": "203.0.113.5",
+        "lb_hosts": {"t-lb-1": {"public_ip": "203.0.113.10", "private_ip": "10.20.0.10"}},
+        "app_hosts": {"t-app-1": "10.20.64.20", "t-app-2": "10.20.80.21"},
+        "db_hosts": db_hosts,
+        "cache_hosts": cache_hosts,
+        "app_port": 8000,
+        "database": {
+            "mode": database_mode,
+            "host": db_hosts.get("t-db-1", "t-postgres.abc.us-east-1.rds.amazonaws.com"),
+            "port": 5432,
+            "name": "flaskmt",
+            "username": None if database_mode == "ec2" else "flaskmt",
+            "secret_arn": None
+            if database_mode == "ec2"
+            else "arn:aws:secretsmanager:us-east-1:1:secret:rds",
+        },
+        "cache": {
+            "mode": cache_mode,
+            "host": cache_hosts.get("t-cache-1", "master.t-redis.abc.cache.amazonaws.com"),
+            "port": 6379,
+            "tls": cache_mode == "managed",
+        },
+    }
+
+
+def _err(result) -> str:
+    return " ".join(result.stderr.split())
+
+
+# ------------------------------------------------------------------ terraform errors
+def test_missing_terraform_binary(run_deploy, var_file: Path) -> None:
+    result = run_deploy(
+        "--terraform-bin", "/nonexistent/terraform", "--var-file", str(var_file), "plan"
+    )
+    assert result.returncode == 3, result.stderr
+    assert "terraform binary '/nonexistent/terraform' not found" in _err(result)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("absent.tfvars", None, "does not exist"),
+        ("vars.txt", 'name = "x"', "must end in .tfvars or .tfvars.json"),
+        ("vars.tfvars.json", "{not json", "is not valid JSON"),
+        ("vars.tfvars.json", "[1, 2]", "must hold a JSON object"),
+        (
+            "vars.tfvars",
+            'db_master_password = "hunter2hunter2hunter2"',
+            "pass secrets as environment",
+        ),
+        ("vars.tfvars", b"\xff\xfe\x00bad", "cannot be read as UTF-8"),
+    ],
+)
+def test_bad_var_file_is_refused_before_terraform_runs(
+    run_deploy, fake_terraform, tmp_path: Path, name: str, content: str | bytes | None, message: str
+) -> None:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    result = run_deploy(
+        "--terraform-bin",
+        str(fake_terraform.path),
+        "--var-file",
+        str(path),
+        "plan",
+        env=fake_terraform.env,
+    )
+    assert result.returncode == 4, result.stderr
+    assert message in _err(result)
+    assert fake_terraform.calls() == []
+
+
+@pytest.fixture
+def terraform_copy(tmp_path: Path) -> Path:
+    return emulator.copy_module(emulator.TERRAFORM_SRC, tmp_path / "terraform")
+
+
+def test_var_file_that_terraform_cannot_parse(
+    run_deploy, terraform_copy: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "broken.tfvars"
+    bad.write_text('admin_cidrs = ["198.51.100.7/32"\nssh_public_key = \n')
+    result = run_deploy(
+        "--terraform-dir",
+        str(terraform_copy),
+        "--var-file",
+        str(bad),
+        "plan",
+        env={"TF_PLUGIN_DIR": str(emulator.plugin_dir())},
+    )
+    assert result.returncode == 4, result.stderr
+    assert f"terraform plan rejected var file {bad}" in _err(result)
+
+
+def test_var_file_with_a_value_terraform_refuses(
+    run_deploy, terraform_copy: Path, tmp_path: Path
+) -> None:
+    # Every endpoint on a closed loopback port: nothing may leave this machine.
+    emulator.write_override(terraform_copy, "http://127.0.0.1:9", max_retries=1)
+    bad = emulator.write_var_file(
+        tmp_path / "open.tfvars.json",
+        {"admin_cidrs": ["0.0.0.0/0"], "ssh_public_key": emulator.ssh_public_key(tmp_path)},
+    )
+    result = run_deploy(
+        "--terraform-dir",
+        str(terraform_copy),
+        "--var-file",
+        str(bad),
+        "up",
+        "--no-provision",
+        env={"TF_PLUGIN_DIR": str(emulator.plugin_dir())},
+    )
+    assert result.returncode == 4, result.stderr
+    assert f"terraform apply rejected var file {bad}" in _err(result)
+    assert "never 0.0.0.0/0" in _err(result)
+    assert not (tmp_path / "inventory.yml").exists()
+
+
+def test_failed_apply_reports_terraform_errors(
+    run_deploy, terraform_copy: Path, tmp_path: Path
+) -> None:
+    # AWS unreachable (a closed loopback port, one retry): the apply itself fails.
+    emulator.write_override(terraform_copy, "http://127.0.0.1:9", max_retries=1)
+    good = emulator.write_var_file(
+        tmp_path / "good.tfvars.json",
+        emulator.emulator_vars(emulator.ssh_public_key(tmp_path), "ami-12345678"),
+    )
+    result = run_deploy(
+        "--terraform-dir",
+        str(terraform_copy),
+        "--var-file",
+        str(good),
+        "up",
+        "--no-provision",
+        env={"TF_PLUGIN_DIR": str(emulator.plugin_dir())},
+    )
+    assert result.returncode == 5, result.stderr
+    assert "terraform apply failed (exit 1)" in _err(result)
+    assert "127.0.0.1:9" in _err(result)
+    assert not (tmp_path / "inventory.yml").exists()
+
+
+def test_failed_apply_stops_before_the_inventory(
+    run_deploy, fake_terraform, var_file: Path, tmp_path: Path
+) -> None:
+    fake_terraform.fail_on("apply", "creating EC2 Instance: InsufficientInstanceCapacity")
+    result = run_deploy(
+        "--terraform-bin",
+        str(fake_terraform.path),
+        "--var-file",
+        str(var_file),
+        "up",
+        env=fake_terraform.env,
+    )
+    assert result.returncode == 5
+    assert "InsufficientInstanceCapacity" in _err(result)
+    assert [call[0] for call in fake_terraform.calls()] == ["init", "apply"]
+    assert not (tmp_path / "inventory.yml").exists()
+
+
+# ------------------------------------------------------------------ outputs and inventory
+def test_inventory_before_any_apply(run_deploy, fake_terraform) -> None:
+    fake_terraform.outputs({})
+    result = run_deploy(
+        "--terraform-bin", str(fake_terraform.path), "inventory", env=fake_terraform.env
+    )
+    assert result.returncode == 6
+    assert "nothing is deployed yet" in _err(result)
+
+
+def test_inventory_with_an_output_missing(run_deploy, fake_terraform) -> None:
+    outputs = sample_outputs()
+    del outputs["app_hosts"], outputs["bastion_public_ip"]
+    fake_terraform.outputs(outputs)
+    result = run_deploy(
+        "--terraform-bin", str(fake_terraform.path), "inventory", env=fake_terraform.env
+    )
+    assert result.returncode == 6
+    assert "Terraform outputs missing: bastion_public_ip, app_hosts" in _err(result)
+
+
+def _inventory(run_deploy, fake_terraform, tmp_path: Path, outputs: dict, *extra: str) -> dict:
+    fake_terraform.outputs(outputs)
+    result = run_deploy(
+        "--terraform-bin", str(fake_terraform.path), *extra, "inventory", env=fake_terraform.env
+    )
+    assert result.returncode == 0, result.stderr
+    path = tmp_path / "inventory.yml"
+    assert path.stat().st_mode & 0o077 == 0  # names every host: owner-only
+    return yaml.safe_load(path.read_text())
+
+
+def test_inventory_for_everything_on_ec2(run_deploy, fake_terraform, tmp_path: Path) -> None:
+    outputs = sample_outputs("ec2", "ec2")
+    key = str(tmp_path / "id_ed25519")
+    Path(key).write_text("a private key\n")
+    inventory = _inventory(run_deploy, fake_terraform, tmp_path, outputs, "--ssh-key", key)
+    groups = inventory["all"]["children"]
+    assert set(groups) == {"lb", "app", "db", "cache"}
+    assert groups["app"]["hosts"] == {
+        name: {"ansible_host": ip, "private_address": ip}
+        for name, ip in outputs["app_hosts"].items()
+    }
+    lb = outputs["lb_hosts"]["t-lb-1"]
+    assert groups["lb"]["hosts"]["t-lb-1"] == {
+        "ansible_host": lb["private_ip"],
+        "private_address": lb["private_ip"],
+        "public_address": lb["public_ip"],
+    }
+    assert groups["db"]["hosts"]["t-db-1"]["private_address"] == outputs["db_hosts"]["t-db-1"]
+    assert (
+        groups["cache"]["hosts"]["t-cache-1"]["ansible_host"] == outputs["cache_hosts"]["t-cache-1"]
+    )
+    variables = inventory["all"]["vars"]
+    assert variables["ansible_user"] == outputs["ssh_user"]
+    assert variables["ansible_ssh_private_key_file"] == key
+    proxy = variables["ansible_ssh_common_args"]
+    assert f"{outputs['ssh_user']}@{outputs['bastion_public_ip']}" in proxy
+    assert f"-i {key}" in proxy
+    assert "app_db_host" not in json.dumps(groups)  # group_vars/all wires db/cache from the groups
+
+
+def test_inventory_for_managed_database_and_cache(
+    run_deploy, fake_terraform, tmp_path: Path
+) -> None:
+    outputs = sample_outputs("managed", "managed")
+    inventory = _inventory(run_deploy, fake_terraform, tmp_path, outputs)
+    groups = inventory["all"]["children"]
+    assert groups["db"]["hosts"] == {}
+    assert groups["cache"]["hosts"] == {}
+    for host in groups["app"]["hosts"].values():
+        assert host["app_db_host"] == outputs["database"]["host"]
+        assert host["app_db_user"] == outputs["database"]["username"]
+        assert host["app_redis_host"] == outputs["cache"]["host"]
+        assert host["app_redis_tls"] is True
+    assert inventory["all"]["vars"]["deploy_db_secret_arn"] == outputs["database"]["secret_arn"]
+    assert "ansible_ssh_private_key_file" not in inventory["all"]["vars"]
+
+
+def test_inventory_with_a_missing_ssh_key(run_deploy, fake_terraform, tmp_path: Path) -> None:
+    fake_terraform.outputs(sample_outputs())
+    missing = tmp_path / "nope" / "id_ed25519"
+    result = run_deploy(
+        "--terraform-bin", str(fake_terraform.path), "--ssh-key", str(missing), "inventory",
+        env=fake_terraform.env,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert f"SSH key {missing} does not exist" in _err(result)
+    assert fake_terraform.calls() == []
+
+
+def test_inventory_with_ec2_mode_but_no_host(run_deploy, fake_terraform) -> None:
+    outputs = sample_outputs("ec2", "ec2")
+    outputs["cache_hosts"] = {}
+    fake_terraform.outputs(outputs)
+    result = run_deploy(
+        "--terraform-bin", str(fake_terraform.path), "inventory", env=fake_terraform.env
+    )
+    assert result.returncode == 6
+    assert "cache mode is ec2 but Terraform outputs list no cache host" in _err(result)
+
+
+# ------------------------------------------------------------------ destroy
+def test_down_passes_auto_approve_never_force(run_deploy, fake_terraform, var_file: Path) -> None:
+    result = run_deploy(
+        "--terraform-bin",
+        str(fake_terraform.path),
+        "--var-file",
+        str(var_file),
+        "down",
+        "--yes",
+        env=fake_terraform.env,
+    )
+    assert result.returncode == 0, result.stderr
+    (destroy,) = [call for call in fake_terraform.calls() if call[0] == "destroy"]
+    assert "-auto-approve" in destroy
+    assert "-force" not in destroy
+    assert f"-var-file={var_file.resolve()}" in destroy
+
+
+def test_down_asks_first(run_deploy, fake_terraform, var_file: Path, deploy_python: Path) -> None:
+    result = run_deploy(
+        "--terraform-bin",
+        str(fake_terraform.path),
+        "--var-file",
+        str(var_file),
+        "down",
+        env=fake_terraform.env,
+    )
+    # No terminal answers the question: nothing is destroyed.
+    assert result.returncode == 1
+    assert "nothing destroyed: answer 'yes' or pass --yes" in _err(result)
+    assert [call for call in fake_terraform.calls() if call[0] == "destroy"] == []
+
+
+# ------------------------------------------------------------------ provision
+def test_provision_without_ansible(run_deploy, tmp_path: Path) -> None:
+    (tmp_path / "inventory.yml").write_text("all: {}\n")
+    result = run_deploy("provision", env={"ANSIBLE_PLAYBOOK": "/nonexistent/ansible-playbook"})
+    assert result.returncode == 7
+    assert "'/nonexistent/ansible-playbook' not found" in _err(result)
+
+
+def test_provision_runs_site_yml_with_the_inventory(run_deploy, tmp_path: Path) -> None:
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text("all: {}\n")
+    record = tmp_path / "ansible-args.json"
+    fake = tmp_path / "ansible-playbook"
+    fake.write_text(f'#!/bin/sh\nprintf \'%s\\n\' "$PWD" "$@" > {record}\n')
+    fake.chmod(0o755)
+    result = run_deploy("provision", "--", "-e", "@vault.yml", env={"ANSIBLE_PLAYBOOK": str(fake)})
+    assert result.returncode == 0, result.stderr
+    cwd, *args = record.read_text().splitlines()
+    assert cwd == str(emulator.REPO / "ansible")
+    assert args == [
+        "-i",
+        str(inventory),
+        str(emulator.REPO / "ansible/site.yml"),
+        "-e",
+        "@vault.yml",
+    ]
+
+
+# ------------------------------------------------------------------ smoke test
+class _App(BaseHTTPRequestHandler):
+    """A stand-in for the app's public surface: /readyz, POST /api/links, GET /<code>."""
+
+    links: ClassVar[dict[str, str]] = {}
+    ready = True
+    wrong_redirect = False
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _send(self, status: int, body: dict | None = None, location: str | None = None) -> None:
+        payload = json.dumps(body or {}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("X-Served-By", "stand-in")
+        if location:
+            self.send_header("Location", location)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_GET(self) -> None:
+        if self.path == "/readyz":
+            self._send(200 if self.ready else 503, {"status": "ok" if self.ready else "down"})
+        elif self.path.lstrip("/") in self.links:
+            target = self.links[self.path.lstrip("/")]
+            self._send(
+                302, location="https://example.com/elsewhere" if self.wrong_redirect else target
+            )
+        else:
+            self._send(404)
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        code = uuid.uuid4().hex[:8]
+        self.links[code] = body["url"]
+        self._send(201, {"code": code, "url": body["url"]})
+
+
+@pytest.fixture
+def stand_in_app() -> Iterator[tuple[str, type[_App]]]:
+    handler = type("App", (_App,), {"links": {}})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_smoke_passes_against_a_working_app(run_deploy, stand_in_app) -> None:
+    url, app = stand_in_app
+    result = run_deploy("smoke", "--url", url, "--attempts", "3")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["code"] in app.links
+    assert report["redirected_by"] == "stand-in"
+
+
+def test_smoke_fails_when_not_ready(run_deploy, stand_in_app) -> None:
+    url, app = stand_in_app
+    app.ready = False
+    result = run_deploy("smoke", "--url", url, "--attempts", "1")
+    assert result.returncode == 8
+    assert "/readyz never answered 200 (last: HTTP 503" in _err(result)
+
+
+def test_smoke_fails_on_a_wrong_redirect(run_deploy, stand_in_app) -> None:
+    url, app = stand_in_app
+    app.wrong_redirect = True
+    result = run_deploy("smoke", "--url", url, "--attempts", "1")
+    assert result.returncode == 8
+    assert "expected 302 to https://example.com/smoke/" in _err(result)
+
+
+@pytest.mark.parametrize("attempts", ["0", "-3", "many"])
+def test_smoke_refuses_a_bad_attempt_count(run_deploy, attempts: str) -> None:
+    result = run_deploy("smoke", "--url", "http://127.0.0.1:9", "--attempts", attempts)
+    assert result.returncode == 2
+    assert "is not a whole number of at least 1" in _err(result)
+
+
+def test_smoke_refuses_a_non_http_url(run_deploy) -> None:
+    result = run_deploy("smoke", "--url", "file:///etc/passwd", "--attempts", "1")
+    assert result.returncode == 8
+    assert "must start with http:// or https://" in _err(result)
+
+
+def test_options_work_after_the_command_too(run_deploy, fake_terraform, tmp_path: Path) -> None:
+    missing = tmp_path / "after.tfvars"
+    result = run_deploy(
+        "plan", "--terraform-bin", str(fake_terraform.path), "--var-file", str(missing),
+        env=fake_terraform.env,
+    )  # fmt: skip
+    assert result.returncode == 4, result.stderr
+    assert f"var file {missing} does not exist" in _err(result)
+    # ...and a value given before the command is not reset by the command's own defaults.
+    result = run_deploy(
+        "--var-file", str(missing), "--terraform-bin", str(fake_terraform.path), "plan",
+        env=fake_terraform.env,
+    )  # fmt: skip
+    assert result.returncode == 4, result.stderr
+    assert f"var file {missing} does not exist" in _err(result)

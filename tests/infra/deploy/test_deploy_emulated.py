@@ -1,0 +1,147 @@
+"""`python -m deploy` end to end against moto on loopback, and the AWS it builds, inspected.
+
+One cycle: `deploy plan`, `deploy up --no-provision` (terraform apply of the root module through
+python-terraform, then the inventory), checks of what exists in the emulator against the outputs
+and the inventory, `deploy down` (destroy, without python-terraform's -force), and a sweep that
+finds nothing left. moto applies the VPC, subnets, NAT, security groups, EC2, Elastic IPs, KMS,
+IAM, flow logs and RDS; managed Redis (ElastiCache) is plan-only (see the Terraform tests).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.infra.terraform import emulator
+
+
+@pytest.fixture(scope="module")
+def aws_endpoint() -> Iterator[str]:
+    with emulator.moto_server() as endpoint:
+        yield endpoint
+
+
+def _rules(snapshot: dict, group: str, direction: str) -> set[tuple[int, str]]:
+    return {
+        (r["port"], r["peer"])
+        for r in snapshot["rules"]
+        if r["group"] == group and r["direction"] == direction
+    }
+
+
+def check_resources(outputs: dict, snapshot: dict, variables: dict, state: str) -> None:
+    """What exists in the emulator matches the outputs, and each tier is locked down."""
+    name = variables["name"]
+    vpc = ipaddress.ip_network("10.20.0.0/16")
+    private = [*outputs["app_hosts"].values(), *outputs["cache_hosts"].values()]
+    private += [h["private_ip"] for h in outputs["lb_hosts"].values()]
+    assert all(ipaddress.ip_address(ip) in vpc for ip in private)
+    by_role: dict[str, list[dict]] = {}
+    for instance in snapshot["instances"]:
+        by_role.setdefault(instance["role"], []).append(instance)
+    assert sorted(i["private_ip"] for i in by_role["app"]) == sorted(outputs["app_hosts"].values())
+    assert [i["public_ip"] for i in by_role["bastion"]] == [outputs["bastion_public_ip"]]
+    assert all(i["public_ip"] is None for i in by_role["app"] + by_role["cache"])
+    assert all(i["http_tokens"] == "required" for i in snapshot["instances"])
+    lb_public = next(iter(outputs["lb_hosts"].values()))["public_ip"]
+    assert outputs["public_url"] == f"http://{lb_public}"
+
+    # RDS: private, encrypted, its password generated into Secrets Manager and nowhere else.
+    (database,) = snapshot["databases"]
+    assert database["encrypted"] is True
+    assert database["public"] is False
+    assert database["groups"] == [snapshot["group_ids"][f"{name}-db"]]
+    assert outputs["database"]["secret_arn"] == database["secret_arn"]
+    (password,) = snapshot["secrets"]
+    assert len(password) >= 8
+    assert password not in state
+    assert password not in json.dumps(outputs)
+
+    # Least privilege: each tier opens only what the next one needs.
+    bastion = f"{name}-bastion"
+    assert _rules(snapshot, f"{name}-lb", "ingress") == {
+        (80, "0.0.0.0/0"),
+        (443, "0.0.0.0/0"),
+        (22, bastion),
+    }
+    assert _rules(snapshot, f"{name}-app", "ingress") == {(8000, f"{name}-lb"), (22, bastion)}
+    assert _rules(snapshot, f"{name}-db", "ingress") == {(5432, f"{name}-app"), (22, bastion)}
+    assert _rules(snapshot, f"{name}-cache", "ingress") == {(6379, f"{name}-app"), (22, bastion)}
+    assert _rules(snapshot, bastion, "ingress") == {(22, variables["admin_cidrs"][0])}
+    assert (8000, f"{name}-app") in _rules(snapshot, f"{name}-lb", "egress")
+    assert all(r["protocol"] == "tcp" for r in snapshot["rules"] if r["group"].startswith(name))
+    # The VPC's default group is taken over and left without any rule.
+    defaults = [r for r in snapshot["rules"] if r["group"] == "default"]
+    assert not [r for r in defaults if r["vpc"] == outputs["vpc_id"]]
+
+
+def check_inventory(outputs: dict, inventory: dict, key: Path) -> None:
+    """The inventory holds exactly the hosts and addresses Terraform reports."""
+    groups = inventory["all"]["children"]
+    for group in ("app", "db", "cache"):
+        hosts = {name: h["ansible_host"] for name, h in groups[group]["hosts"].items()}
+        assert hosts == outputs[f"{group}_hosts"]
+    lbs = {
+        name: {"public_ip": h["public_address"], "private_ip": h["private_address"]}
+        for name, h in groups["lb"]["hosts"].items()
+    }
+    assert lbs == outputs["lb_hosts"]
+    # Managed PostgreSQL: no db host; the app hosts get the RDS endpoint.
+    assert groups["db"]["hosts"] == {}
+    for host in groups["app"]["hosts"].values():
+        assert host["app_db_host"] == outputs["database"]["host"]
+        assert host["app_db_port"] == 5432
+    variables = inventory["all"]["vars"]
+    assert variables["ansible_user"] == outputs["ssh_user"]
+    assert f"admin@{outputs['bastion_public_ip']}" in variables["ansible_ssh_common_args"]
+    assert variables["ansible_ssh_private_key_file"] == str(key)
+    assert variables["deploy_public_url"] == outputs["public_url"]
+    assert variables["deploy_db_secret_arn"] == outputs["database"]["secret_arn"]
+
+
+def test_plan_up_inspect_down(run_deploy, tmp_path: Path, aws_endpoint: str) -> None:
+    workdir = emulator.copy_module(emulator.TERRAFORM_SRC, tmp_path / "terraform")
+    emulator.write_override(workdir, aws_endpoint)
+    public_key = emulator.ssh_public_key(tmp_path)
+    key = tmp_path / "id_ed25519"
+    variables = emulator.emulator_vars(
+        public_key,
+        emulator.first_ami(aws_endpoint),
+        name="flaskmt-e2e",
+        database_mode="managed",  # RDS: moto applies it
+        cache_mode="ec2",  # ElastiCache: plan-only in moto
+        app_instance_count=3,
+    )
+    var_file = emulator.write_var_file(tmp_path / "emulated.tfvars.json", variables)
+    env = {"TF_PLUGIN_DIR": str(emulator.plugin_dir())}
+    common = ("--terraform-dir", str(workdir), "--var-file", str(var_file), "--ssh-key", str(key))
+
+    plan = run_deploy(*common, "plan", env=env)
+    assert plan.returncode == 0, plan.stderr
+    assert "module.app.aws_instance.this[2] will be created" in plan.stdout
+    assert "module.database[0].aws_db_instance.this will be created" in plan.stdout
+
+    started = time.monotonic()
+    up = run_deploy(*common, "up", "--no-provision", env=env)
+    print(f"deploy up (terraform apply + inventory): {time.monotonic() - started:.0f} s")
+    try:
+        assert up.returncode == 0, up.stderr
+        # What Terraform and the emulator say, read independently of the deploy CLI.
+        raw = json.loads(emulator.terraform(workdir, "output", "-json").stdout)
+        outputs = {name: item["value"] for name, item in raw.items()}
+        assert len(outputs["app_hosts"]) == 3
+        state = emulator.terraform(workdir, "state", "pull").stdout
+        check_resources(outputs, emulator.aws_query(aws_endpoint, "snapshot"), variables, state)
+        check_inventory(outputs, yaml.safe_load((tmp_path / "inventory.yml").read_text()), key)
+    finally:
+        started = time.monotonic()
+        down = run_deploy(*common, "down", "--yes", env=env)
+        print(f"deploy down (terraform destroy): {time.monotonic() - started:.0f} s")
+    assert down.returncode == 0, down.stderr
+    assert emulator.leftovers(aws_endpoint) == {}

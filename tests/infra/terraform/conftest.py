@@ -1,0 +1,27 @@
+"""Fixtures of the Terraform tests: an emulated AWS (moto on loopback), an SSH key, the mirror."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.infra.terraform import emulator
+
+
+@pytest.fixture(scope="session")
+def plugin_dir() -> Path:
+    return emulator.plugin_dir()
+
+
+@pytest.fixture(scope="module")
+def aws_endpoint() -> Iterator[str]:
+    """A fresh moto server for each test module (state never leaks between modules)."""
+    with emulator.moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="module")
+def ssh_public_key(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return emulator.ssh_public_key(tmp_path_factory.mktemp("ssh"))

@@ -1,0 +1,75 @@
+"""The root module against an emulated AWS (moto on loopback): plans and variable validation.
+
+The apply / inspect / destroy cycle of the same root module is driven through the deploy CLI, in
+tests/infra/deploy/test_deploy_emulated.py: one cycle proves both (each costs minutes).
+ElastiCache stays plan-only: moto fails to read replication groups back after creating them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.infra.terraform import emulator
+
+
+def _workdir(tmp_path: Path, endpoint: str, plugin_dir: Path, variables: dict) -> Path:
+    workdir = emulator.copy_module(emulator.TERRAFORM_SRC, tmp_path / "terraform")
+    emulator.write_override(workdir, endpoint)
+    emulator.write_var_file(workdir / "emulator.tfvars.json", variables)
+    emulator.terraform(workdir, "init", "-input=false", f"-plugin-dir={plugin_dir}")
+    return workdir
+
+
+def _planned_types(workdir: Path) -> dict[str, int]:
+    emulator.terraform(
+        workdir, "plan", "-input=false", "-var-file=emulator.tfvars.json", "-out=tfplan"
+    )
+    plan = json.loads(emulator.terraform(workdir, "show", "-json", "tfplan").stdout)
+    counts: dict[str, int] = {}
+    for change in plan["resource_changes"]:
+        if change["change"]["actions"] == ["create"]:
+            counts[change["type"]] = counts.get(change["type"], 0) + 1
+    return counts
+
+
+def test_plan_with_managed_cache_and_database(
+    tmp_path: Path, aws_endpoint: str, plugin_dir: Path, ssh_public_key: str
+) -> None:
+    variables = emulator.emulator_vars(
+        ssh_public_key, emulator.first_ami(aws_endpoint), cache_mode="managed", app_instance_count=3
+    )
+    counts = _planned_types(_workdir(tmp_path, aws_endpoint, plugin_dir, variables))
+    assert counts["aws_elasticache_replication_group"] == 1
+    assert counts["aws_db_instance"] == 1
+    # bastion + 1 lb + 3 app; no db or cache host in managed modes
+    assert counts["aws_instance"] == 5
+    assert counts["aws_eip"] == 2 + 1  # bastion, lb, one NAT gateway ("single")
+
+
+def test_bad_variables_are_refused_with_a_clear_message(
+    tmp_path: Path, aws_endpoint: str, plugin_dir: Path, ssh_public_key: str
+) -> None:
+    # Terraform checks every variable before touching AWS and reports all failures at once.
+    bad = {
+        "admin_cidrs": ["0.0.0.0/0"],
+        "database_mode": "aurora",
+        "ssh_public_key": "not a key",
+        "nat_gateway_mode": "two",
+        "name": "Has_Capitals",
+    }
+    variables = {**emulator.emulator_vars(ssh_public_key, "ami-12345678"), **bad}
+    workdir = _workdir(tmp_path, aws_endpoint, plugin_dir, variables)
+    result = emulator.terraform(
+        workdir, "plan", "-input=false", "-var-file=emulator.tfvars.json", check=False
+    )
+    assert result.returncode == 1
+    errors = " ".join(result.stderr.split())
+    for message in (
+        "never 0.0.0.0/0",
+        "database_mode must be",
+        "ssh_public_key must be one OpenSSH public key",
+        "nat_gateway_mode must be one of",
+        "name must be 3-24 characters",
+    ):
+        assert message in errors
