@@ -7,22 +7,20 @@ single reply is checked afterwards.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import psycopg
 import pytest
-import redis
 
-from stack import core, instances, procs
+from stack import core, procs
 from stack.state import State
 from tests.stack.conftest import StackFactory, unique
 from tests.stack.http import Reply, call
 from tests.stack.load import Load, Outcome
+from tests.support.redis_server import RedisServer
 from tests.support.tcp_proxy import TcpProxy
 
 
@@ -115,50 +113,18 @@ def test_rolling_restart_under_mixed_load_fails_nothing_and_keeps_every_write(
 
 
 @pytest.fixture
-def own_redis(tmp_path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:  # type: ignore[no-untyped-def]
+def own_redis() -> Iterator[RedisServer]:
     """A throwaway redis-server this test may kill (never the machine's shared one)."""
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    port = instances.free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url, socket_timeout=1)
-
-    def pong() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.RedisError:
-            return False
-
-    try:
-        assert procs.wait_until(pong, 10), "own redis-server did not start"
-        yield url, process
-    finally:
-        client.close()
-        process.kill()
-        process.wait(timeout=10)
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 def test_redis_stopped_mid_load_gives_no_5xx(
-    make_stack: StackFactory, own_redis: tuple[str, subprocess.Popen[bytes]]
+    make_stack: StackFactory, own_redis: RedisServer
 ) -> None:
-    redis_url, redis_process = own_redis
-    state = make_stack(instances=2, redis_url=redis_url, write_rate="1000r/s")
+    state = make_stack(instances=2, redis_url=own_redis.url, write_rate="1000r/s")
     code = unique("r")
     _create(state, code)
     workers = {
@@ -169,8 +135,7 @@ def test_redis_stopped_mid_load_gives_no_5xx(
     with Load(workers) as load:
         load.wait_for(150)
         cached_hits = load.count()
-        redis_process.kill()
-        redis_process.wait(timeout=10)
+        own_redis.stop()
         load.wait_for(300)
     assert cached_hits > 0
     assert _unexpected(load) == []
