@@ -23,7 +23,13 @@ REPO = Path(__file__).resolve().parents[3]
 ENGINE = REPO / "tests" / "infra" / "engine.sh"
 # Values compose.yaml requires; stripped from the inherited environment so that only the test's
 # env file provides them (and the "refuses to start without them" check means something).
-REQUIRED_SECRETS = ("POSTGRES_PASSWORD", "APP_DB_PASSWORD", "REDIS_PASSWORD", "SECRET_KEY")
+REQUIRED_SECRETS = (
+    "POSTGRES_PASSWORD",
+    "APP_DB_PASSWORD",
+    "REDIS_PASSWORD",
+    "SECRET_KEY",
+    "GRAFANA_ADMIN_PASSWORD",
+)
 # Everything else compose.yaml interpolates: the test decides these too.
 COMPOSE_VARIABLES = (
     *REQUIRED_SECRETS,
