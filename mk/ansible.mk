@@ -1,0 +1,34 @@
+# Ansible (ansible/): its own virtualenv, pinned in ansible/requirements.txt and kept outside the
+# repo (keyed by the requirements' hash, shared with the tests), lint, and playbook runs.
+ANSIBLE_STATE ?= /var/tmp/flask-multitier-ansible
+ANSIBLE_VENV  ?= $(ANSIBLE_STATE)/venv-$(shell sha256sum ansible/requirements.txt | cut -c1-8)
+ANSIBLE_BIN   := $(ANSIBLE_VENV)/bin
+# INVENTORY: inventories/vagrant-single, inventories/vagrant-layered, inventories/aws, or a path.
+INVENTORY     ?= inventories/vagrant-single
+ANSIBLE_ARGS  ?=
+ANSIBLE_RUN   := cd ansible && ANSIBLE_CONFIG=ansible.cfg PATH=$(abspath $(ANSIBLE_BIN)):$$PATH
+
+.PHONY: ansible-venv ansible-lint ansible-syntax ansible-provision ansible-deploy test-ansible
+
+$(ANSIBLE_VENV)/.installed: ansible/requirements.txt
+	$(PYTHON) -m venv --clear $(ANSIBLE_VENV)
+	$(ANSIBLE_BIN)/pip install --quiet -r ansible/requirements.txt
+	touch $@
+
+ansible-venv: $(ANSIBLE_VENV)/.installed ## Ansible + ansible-lint in their own venv (prints PATH to use)
+	@echo "export PATH=$(ANSIBLE_BIN):\$$PATH"
+
+ansible-lint: ansible-venv ## ansible-lint, production profile
+	$(ANSIBLE_RUN) ansible-lint
+
+ansible-syntax: ansible-venv ## --syntax-check of site.yml and deploy.yml
+	$(ANSIBLE_RUN) ansible-playbook --syntax-check -i $(INVENTORY) site.yml deploy.yml
+
+ansible-provision: ansible-venv ## site.yml against INVENTORY (ANSIBLE_ARGS="--vault-password-file ...")
+	$(ANSIBLE_RUN) ansible-playbook -i $(INVENTORY) site.yml $(ANSIBLE_ARGS)
+
+ansible-deploy: ansible-venv ## Rolling deploy (deploy.yml) of the working tree to INVENTORY
+	$(ANSIBLE_RUN) ansible-playbook -i $(INVENTORY) deploy.yml $(ANSIBLE_ARGS)
+
+test-ansible: venv ## Ansible tests: lint, syntax, all-in-one + layered hosts, rolling deploy
+	$(PYTEST) tests/infra/ansible --no-cov

@@ -1,0 +1,39 @@
+"""Fixtures of the Ansible tests: the pinned Ansible venv, fresh hosts, and a playbook runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.infra.ansible import hosts as hosts_module
+from tests.infra.ansible.tooling import TIMINGS, ensure_ansible_venv
+from tests.support.need import ensure_debian_packages, need
+
+
+@pytest.fixture(scope="session")
+def ansible_bin() -> Path:
+    need(shutil.which("git") is not None, "git is needed to build release archives")
+    return ensure_ansible_venv()
+
+
+@pytest.fixture(scope="session")
+def engine_ready() -> None:
+    need(os.geteuid() == 0, "booting test hosts needs root (rootful podman)")
+    ensure_debian_packages("podman", "openssh-client", "postgresql-client", "redis-tools")
+    hosts_module.ensure_engine()
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    yield tmp_path_factory.mktemp("ansible")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if TIMINGS:
+        terminalreporter.section("ansible phase times")
+        for line in TIMINGS:
+            terminalreporter.write_line(line)

@@ -1,0 +1,140 @@
+"""The controller-side Ansible tools, in their own virtualenv (pinned in ansible/requirements.txt).
+
+The venv lives outside the repository, keyed by the requirements file's hash, so it is built once
+per machine and rebuilt when a pin changes (mk/ansible.mk uses the same path).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+ANSIBLE_DIR = REPO / "ansible"
+REQUIREMENTS = ANSIBLE_DIR / "requirements.txt"
+CA_DIR = Path("/usr/local/share/ca-certificates")
+STATE_DIR = Path(os.environ.get("FLASK_MT_TEST_STATE", "/var/tmp/flask-multitier-ansible"))
+RECAP = re.compile(
+    r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+    r"\s+failed=(?P<failed>\d+)",
+    re.MULTILINE,
+)
+
+
+def venv_dir() -> Path:
+    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:8]
+    return STATE_DIR / f"venv-{digest}"
+
+
+def ensure_ansible_venv() -> Path:
+    """Create the venv once (under a lock: several test sessions may ask); return its bin/."""
+    venv = venv_dir()
+    done = venv / ".installed"
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(STATE_DIR / "venv.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+            subprocess.run(
+                [str(venv / "bin" / "pip"), "install", "--quiet", "-r", str(REQUIREMENTS)],
+                check=True,
+                timeout=900,
+            )
+            done.touch()
+    return venv / "bin"
+
+
+def ansible_env(bin_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment for ansible-* commands: this project's ansible.cfg, no colours, no prompts."""
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"),
+        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "PY_COLORS": "0",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+    }
+    env.update(extra)
+    return env
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    """PLAY RECAP counters per host, e.g. {"app1": {"ok": 30, "changed": 0, ...}}."""
+    return {
+        m["host"]: {k: int(m[k]) for k in ("ok", "changed", "unreachable", "failed")}
+        for m in RECAP.finditer(output)
+    }
+
+
+TIMINGS: list[str] = []
+
+
+def record_timing(label: str, seconds: float) -> None:
+    """Phase times are printed at the end of the session (benchmarks print, never assert)."""
+    TIMINGS.append(f"{label}: {seconds:.1f} s")
+
+
+def extra_ca_certificates() -> list[str]:
+    """This machine's extra CAs (a TLS-inspecting proxy): hosts need them to reach PyPI."""
+    return sorted(str(p) for p in CA_DIR.glob("*.crt")) if CA_DIR.is_dir() else []
+
+
+@dataclass
+class PlaybookRun:
+    returncode: int
+    output: str
+    seconds: float
+    log: Path
+
+    @property
+    def recap(self) -> dict[str, dict[str, int]]:
+        return recap(self.output)
+
+    def tail(self, lines: int = 80) -> str:
+        return "\n".join(self.output.splitlines()[-lines:])
+
+
+@dataclass
+class Runner:
+    """Runs ansible-playbook from ansible/ with one inventory, logging each run to a file."""
+
+    bin_dir: Path
+    inventory: Path
+    workdir: Path
+    extra_args: tuple[str, ...] = ()
+
+    def run(self, playbook: str, *args: str, label: str, timeout: float = 1200) -> PlaybookRun:
+        """Run one playbook; the label names the log file and the printed phase time."""
+        log = self.workdir / (re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-") + ".log")
+        start = time.monotonic()
+        # streamed to the log file, so a slow run can be followed while it happens
+        with log.open("w") as sink:
+            result = subprocess.run(
+                [
+                    str(self.bin_dir / "ansible-playbook"),
+                    "-i",
+                    str(self.inventory),
+                    playbook,
+                    *self.extra_args,
+                    *args,
+                ],
+                cwd=ANSIBLE_DIR,
+                env=ansible_env(self.bin_dir, ANSIBLE_LOCAL_TEMP=str(self.workdir / "tmp")),
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+                check=False,
+            )
+        seconds = time.monotonic() - start
+        output = log.read_text()
+        record_timing(label, seconds)
+        return PlaybookRun(result.returncode, output, seconds, log)
