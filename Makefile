@@ -9,7 +9,7 @@ PY      := $(VENV)/bin/python
 PYTEST  := $(PY) -m pytest
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: help venv run migrate test test-fast test-unit test-integration test-stack test-infra lint format clean
+.PHONY: help venv run migrate test test-app test-fast test-unit test-integration test-stack test-infra lint format clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -31,6 +31,11 @@ migrate: venv ## Apply database migrations to $$DATABASE_URL
 
 test: venv ## Every test tier this machine can run (CI=true: a missing service or tool fails)
 	$(PYTEST)
+
+# `make test` = test-app + test-infra: the split lets a CI run the first on any hosted runner
+# and the second where containers and a VM can run.
+test-app: venv ## Unit, integration and stack tiers, with the coverage gate (no containers or VMs)
+	$(PYTEST) -m "unit or integration or stack"
 
 test-fast: venv ## Unit and integration tiers only (the quick loop)
 	$(PYTEST) -m "unit or integration" --no-cov
