@@ -15,16 +15,14 @@ from pathlib import Path
 
 import pytest
 import requests
-import yaml
 
 from tests.infra.ansible.hosts import Hosts, boot_hosts
 from tests.infra.ansible.tooling import (
-    ANSIBLE_DIR,
     PlaybookRun,
     Runner,
-    ansible_env,
     extra_ca_certificates,
     record_timing,
+    write_vault,
 )
 from tests.infra.ansible.web import REPO, Poller, create_link, follow, static_file
 
@@ -65,27 +63,6 @@ def copy_source(destination: Path) -> Path:
             destination.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, destination / name)
     return destination
-
-
-def write_vault(inventory_dir: Path, bin_dir: Path) -> tuple[Path, str]:
-    """group_vars/all/vault.yml from vault.example.yml with fresh values, encrypted."""
-    values = yaml.safe_load((ANSIBLE_DIR / "vault.example.yml").read_text())
-    values = {name: secrets.token_hex(16) for name in values}
-    vault = inventory_dir / "group_vars" / "all" / "vault.yml"
-    vault.parent.mkdir(parents=True)
-    vault.write_text(yaml.safe_dump(values))
-    password_file = inventory_dir.parent / "vault-password"
-    password_file.write_text(secrets.token_hex(16) + "\n")
-    password_file.chmod(0o600)
-    subprocess.run(
-        [str(bin_dir / "ansible-vault"), "encrypt", "--vault-password-file", str(password_file),
-         str(vault)],
-        env=ansible_env(bin_dir),
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    assert vault.read_text().startswith("$ANSIBLE_VAULT;")
-    return password_file, values["vault_redis_password"]
 
 
 @pytest.fixture(scope="module")

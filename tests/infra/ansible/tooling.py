@@ -10,11 +10,14 @@ import fcntl
 import hashlib
 import os
 import re
+import secrets
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 REPO = Path(__file__).resolve().parents[3]
 ANSIBLE_DIR = REPO / "ansible"
@@ -138,3 +141,24 @@ class Runner:
         output = log.read_text()
         record_timing(label, seconds)
         return PlaybookRun(result.returncode, output, seconds, log)
+
+
+def write_vault(inventory_dir: Path, bin_dir: Path) -> tuple[Path, str]:
+    """group_vars/all/vault.yml from vault.example.yml with fresh values, encrypted."""
+    values = yaml.safe_load((ANSIBLE_DIR / "vault.example.yml").read_text())
+    values = {name: secrets.token_hex(16) for name in values}
+    vault = inventory_dir / "group_vars" / "all" / "vault.yml"
+    vault.parent.mkdir(parents=True)
+    vault.write_text(yaml.safe_dump(values))
+    password_file = inventory_dir.parent / "vault-password"
+    password_file.write_text(secrets.token_hex(16) + "\n")
+    password_file.chmod(0o600)
+    subprocess.run(
+        [str(bin_dir / "ansible-vault"), "encrypt", "--vault-password-file", str(password_file),
+         str(vault)],
+        env=ansible_env(bin_dir),
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    assert vault.read_text().startswith("$ANSIBLE_VAULT;")
+    return password_file, values["vault_redis_password"]

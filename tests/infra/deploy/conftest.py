@@ -95,3 +95,25 @@ def var_file(tmp_path: Path) -> Path:
         json.dumps({"admin_cidrs": ["198.51.100.7/32"], "ssh_public_key": "ssh-ed25519 AAAA x"})
     )
     return path
+
+
+# Phase times of the slow deploy tests, printed at the end of the session (never asserted).
+TIMINGS: list[str] = []
+PhaseRecorder = Callable[[str, float], None]
+
+
+@pytest.fixture
+def record_phase() -> PhaseRecorder:
+    def record(label: str, seconds: float) -> None:
+        line = f"{label}: {seconds:.1f} s"
+        TIMINGS.append(line)
+        print(line)
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if TIMINGS:
+        terminalreporter.section("deploy phase times")
+        for line in TIMINGS:
+            terminalreporter.write_line(line)
