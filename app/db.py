@@ -53,10 +53,6 @@ class Database:
     def ping(self) -> None:
         self.read_one(text("SELECT 1"))
 
-    def pool_checked_out(self) -> int:
-        checkedout = getattr(self.engine.pool, "checkedout", None)
-        return checkedout() if checkedout else 0
-
 
 def _make_engine(settings: Settings) -> Engine:
     if settings.is_sqlite:

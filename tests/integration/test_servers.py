@@ -171,16 +171,20 @@ def test_run_py_rejects_a_bad_port() -> None:
     assert "PORT: must be 1-65535" in result.stderr
 
 
-def test_gunicorn_refuses_production_without_secret_key() -> None:
-    env = {"PATH": os.environ["PATH"], "BIND": f"127.0.0.1:{free_port()}"}
-    result = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+def run_gunicorn(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """gunicorn with gunicorn.conf.py and only PATH plus `env`: what it says on a bad start."""
+    return subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *args],
         cwd=ROOT,
-        env=env,
+        env={"PATH": os.environ["PATH"], **env},
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_gunicorn_refuses_production_without_secret_key() -> None:
+    result = run_gunicorn({"BIND": f"127.0.0.1:{free_port()}"})
     assert result.returncode != 0
     assert "SECRET_KEY is required when APP_ENV=production" in result.stdout + result.stderr
 
@@ -189,14 +193,6 @@ def test_gunicorn_refuses_production_without_secret_key() -> None:
     ("name", "value"), [("WEB_CONCURRENCY", "0"), ("WORKER_CLASS", "eventlet"), ("PORT", "0")]
 )
 def test_gunicorn_config_rejects_bad_values(name: str, value: str) -> None:
-    env = {"PATH": os.environ["PATH"], name: value}
-    result = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--check-config"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_gunicorn({name: value}, "--check-config")
     assert result.returncode != 0
     assert f"{name}: " in result.stdout + result.stderr
