@@ -60,18 +60,22 @@ def build_inventory(
 
     database, cache = outputs["database"], outputs["cache"]
     if database["mode"] == "managed":
-        # RDS: the app connects to the endpoint; the master user is the app's user, and its
-        # password is in Secrets Manager (deploy_db_secret_arn) for the vault.
+        # RDS: the app connects to the endpoint over TLS (the parameter group refuses plain
+        # connections); the master user is the app's user. Its password stays in Secrets Manager:
+        # Ansible reads it there (deploy_db_secret_arn, ansible/group_vars/all/secrets.yml).
         for host in groups["app"].values():
             host.update(
                 app_db_host=database["host"],
                 app_db_port=database["port"],
                 app_db_name=database["name"],
                 app_db_user=database["username"],
+                app_db_sslmode="require",
             )
     elif not groups["db"]:
         raise MissingOutputsError("database mode is ec2 but Terraform outputs list no db host")
     if cache["mode"] == "managed":
+        # ElastiCache: in-transit encryption on (rediss://); its auth token is the vault's
+        # vault_redis_password, the same value as Terraform's cache_auth_token.
         for host in groups["app"].values():
             host.update(
                 app_redis_host=cache["host"],

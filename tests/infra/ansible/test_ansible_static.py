@@ -64,6 +64,21 @@ def test_an_inventory_without_a_db_group_is_refused_with_a_clear_message(
     assert "db=[]" in output
 
 
+def test_a_managed_database_replaces_the_db_group(ansible_bin: Path, tmp_path: Path) -> None:
+    """No db host is fine when every app host names its database (RDS): the inventory check
+    passes and the next check, the secrets, is the one that stops this secret-less run."""
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        "all:\n  children:\n    lb: {hosts: {h1: {ansible_connection: local}}}\n"
+        "    app: {hosts: {h1: {app_db_host: db.example.internal}}}\n"
+    )
+    result = run(ansible_bin, "ansible-playbook", "-i", str(inventory), "site.yml")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "The inventory needs groups lb" not in output
+    assert "No secrets: define vault_app_db_password" in output
+
+
 def test_missing_secrets_are_refused_with_a_clear_message(
     ansible_bin: Path, tmp_path: Path
 ) -> None:

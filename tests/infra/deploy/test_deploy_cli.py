@@ -258,6 +258,7 @@ def test_inventory_for_managed_database_and_cache(
     for host in groups["app"]["hosts"].values():
         assert host["app_db_host"] == outputs["database"]["host"]
         assert host["app_db_user"] == outputs["database"]["username"]
+        assert host["app_db_sslmode"] == "require"  # RDS refuses plain connections
         assert host["app_redis_host"] == outputs["cache"]["host"]
         assert host["app_redis_tls"] is True
     assert inventory["all"]["vars"]["deploy_db_secret_arn"] == outputs["database"]["secret_arn"]

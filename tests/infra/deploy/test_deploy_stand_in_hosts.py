@@ -2,38 +2,55 @@
 containers) play the AWS instances, one of them the bastion. Ansible must reach every host through
 the bastion, as it would in the VPC, where only the bastion accepts SSH from outside.
 Then the whole handoff through the real CLI: `deploy inventory`, `deploy provision` (site.yml
-through the bastion) and `deploy smoke`, on the EC2 topology (PostgreSQL and Redis on own hosts).
+through the bastion) and `deploy smoke`, on both topologies Terraform can build:
+  ec2      PostgreSQL and Redis on own hosts, configured by the same roles;
+  managed  RDS and ElastiCache (the default), played by one stand-in host that refuses plain
+           connections as they do; the database password comes from Secrets Manager (moto's).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.infra.deploy.conftest import FakeTerraform
+from tests.infra.terraform import emulator
 from tests.support.need import ensure_debian_packages, need
 
 NAMES = ["bastion", "lb", "app1", "app2", "db", "cache"]
+MANAGED_NAMES = ["bastion", "lb", "app1", "app2", "managed"]
+HERE = Path(__file__).resolve().parent
 
 
-def _outputs(address, user: str) -> dict:
-    """Terraform outputs (terraform/outputs.tf's shape) for the stand-in hosts."""
+def _outputs(address, user: str, apps=("app1", "app2"), **data: dict) -> dict:
+    """Terraform outputs (terraform/outputs.tf's shape) for the stand-in hosts: the EC2
+    topology (hosts db and cache), or the `database` / `cache` outputs given in `data`."""
+    ec2 = {
+        "db_hosts": {"db": address("db")} if "database" not in data else {},
+        "cache_hosts": {"cache": address("cache")} if "cache" not in data else {},
+    }
+    if "database" not in data:
+        data["database"] = {"mode": "ec2", "host": address("db"), "port": 5432, "name": "flaskmt"}
+    if "cache" not in data:
+        data["cache"] = {"mode": "ec2", "host": address("cache"), "port": 6379, "tls": False}
     return {
         "public_url": f"http://{address('lb')}",
         "ssh_user": user,
         "bastion_public_ip": address("bastion"),
         "lb_hosts": {"lb": {"public_ip": address("lb"), "private_ip": address("lb")}},
-        "app_hosts": {"app1": address("app1"), "app2": address("app2")},
-        "db_hosts": {"db": address("db")},
-        "cache_hosts": {"cache": address("cache")},
-        "database": {"mode": "ec2", "host": address("db"), "port": 5432, "name": "flaskmt"},
-        "cache": {"mode": "ec2", "host": address("cache"), "port": 6379, "tls": False},
+        "app_hosts": {name: address(name) for name in apps},
+        **ec2,
+        **data,
     }
 
 
@@ -80,78 +97,97 @@ def test_ansible_reaches_every_host_through_the_bastion(
         assert len((tmp_path / "known_hosts").read_text().splitlines()) >= len(NAMES)
 
 
-@pytest.mark.timeout(2700)  # a full site.yml run with package installs, on shared cores
-def test_deploy_provisions_and_smoke_tests_the_stand_in_hosts(
-    run_deploy, fake_terraform, tmp_path: Path, record_phase
-) -> None:
-    need(os.geteuid() == 0, "booting stand-in hosts needs root (rootful podman)")
-    need(shutil.which("git") is not None, "git is needed to build the release archive")
-    ensure_debian_packages("podman", "openssh-client")
-    from tests.infra.ansible.hosts import boot_hosts, ensure_engine
-    from tests.infra.ansible.tooling import (
-        ansible_env,
-        ensure_ansible_venv,
-        extra_ca_certificates,
-        recap,
-        write_vault,
-    )
-    from tests.infra.ansible.web import create_link, follow
+@dataclass
+class DeployFlow:
+    """`deploy inventory`, `deploy provision`, `deploy smoke` as an operator runs them, with the
+    stand-in hosts playing the instances Terraform would have created."""
 
-    ensure_engine()
-    bin_dir = ensure_ansible_venv()
-    # Secrets as in production: an encrypted vault in the inventory's group_vars/all/.
-    inventory = tmp_path / "aws" / "hosts.yml"
-    password_file, _ = write_vault(inventory.parent, bin_dir)
-    # What only this machine needs: its proxy's CA for pip on the hosts, a private archive cache.
-    test_vars = tmp_path / "test-vars.yml"
-    test_vars.write_text(yaml.safe_dump({
-        "common_ca_certificates": extra_ca_certificates(),
-        "app_archive_cache_dir": str(tmp_path / "releases"),
-    }))  # fmt: skip
-    # Ansible from its pinned venv, without colours; host keys are checked as the inventory says
-    # (accept-new into the environment's known_hosts), not turned off as in the Ansible tests.
-    env = {
-        name: value
-        for name, value in ansible_env(bin_dir).items()
-        if name.startswith("ANSIBLE_") and name != "ANSIBLE_HOST_KEY_CHECKING"
-    }
-    env["ANSIBLE_PLAYBOOK"] = str(bin_dir / "ansible-playbook")
+    run_deploy: Callable[..., subprocess.CompletedProcess]
+    fake_terraform: FakeTerraform
+    workdir: Path
+    record_phase: Callable[[str, float], None]
+    bin_dir: Path  # the Ansible venv's bin/
 
-    start = time.monotonic()
-    with boot_hosts(NAMES, prefix="fmt-dprov") as hosts:
-        record_phase("deploy: boot 6 stand-in hosts", time.monotonic() - start)
-        fake_terraform.outputs(_outputs(hosts.address, hosts.user))
-        env.update(fake_terraform.env)
+    def __post_init__(self) -> None:
+        from tests.infra.ansible.tooling import write_vault
+
+        # Secrets as in production: an encrypted vault in the inventory's group_vars/all/.
+        self.inventory = self.workdir / "aws" / "hosts.yml"
+        self.password_file, self.redis_password = write_vault(self.inventory.parent, self.bin_dir)
+
+    def _env(self, extra: Mapping[str, str]) -> dict[str, str]:
+        from tests.infra.ansible.tooling import ansible_env
+
+        # Ansible from its pinned venv, without colours; host keys are checked as the inventory
+        # says (accept-new into the environment's known_hosts), not turned off as elsewhere.
+        env = {
+            name: value
+            for name, value in ansible_env(self.bin_dir).items()
+            if name.startswith("ANSIBLE_") and name != "ANSIBLE_HOST_KEY_CHECKING"
+        }
+        env["ANSIBLE_PLAYBOOK"] = str(self.bin_dir / "ansible-playbook")
+        return {**env, **self.fake_terraform.env, **extra}
+
+    def _vars_file(self, trusted_certificates: Sequence[str]) -> Path:
+        from tests.infra.ansible.tooling import extra_ca_certificates
+
+        # What only this machine needs: its proxy's CA for pip on the hosts, a private archive
+        # cache; plus certificates the hosts must trust.
+        path = self.workdir / "test-vars.yml"
+        path.write_text(yaml.safe_dump({
+            "common_ca_certificates": [*extra_ca_certificates(), *trusted_certificates],
+            "app_archive_cache_dir": str(self.workdir / "releases"),
+        }))  # fmt: skip
+        return path
+
+    def provision_and_smoke(
+        self,
+        hosts,
+        outputs: dict,
+        trusted_certificates: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        """The three steps, then a link created and followed through nginx, served by every
+        app host."""
+        from tests.infra.ansible.tooling import recap
+        from tests.infra.ansible.web import create_link, follow
+
+        label = f"deploy ({outputs['database']['mode']})"
+        self.fake_terraform.outputs(outputs)  # before _env: the outputs travel in it
+        full_env = self._env(env or {})
         options = (
-            "--terraform-bin", str(fake_terraform.path),
-            "--inventory", str(inventory),
+            "--terraform-bin", str(self.fake_terraform.path),
+            "--inventory", str(self.inventory),
             "--ssh-key", str(hosts.key_path),
-            "--known-hosts", str(tmp_path / "known_hosts"),
+            "--known-hosts", str(self.workdir / "known_hosts"),
         )  # fmt: skip
-        written = run_deploy(*options, "inventory", env=env)
+        written = self.run_deploy(*options, "inventory", env=full_env)
         assert written.returncode == 0, written.stderr
 
         start = time.monotonic()
-        provision = run_deploy(
+        provision = self.run_deploy(
             *options, "provision", "--",
-            "--vault-password-file", str(password_file), "-e", f"@{test_vars}",
-            env=env,
+            "--vault-password-file", str(self.password_file),
+            "-e", f"@{self._vars_file(trusted_certificates)}",
+            env=full_env,
             timeout=2400,
         )  # fmt: skip
-        record_phase("deploy: provision (site.yml through the bastion)", time.monotonic() - start)
+        self.record_phase(f"{label}: provision via the bastion", time.monotonic() - start)
         output = provision.stdout + provision.stderr
         assert provision.returncode == 0, output[-6000:]
         counters = recap(provision.stdout)
-        assert set(counters) == set(NAMES) - {"bastion"}, output[-3000:]
+        provisioned = {*outputs["lb_hosts"], *outputs["app_hosts"]}
+        provisioned |= {*outputs["db_hosts"], *outputs["cache_hosts"]}
+        assert set(counters) == provisioned, output[-3000:]
         assert all(c["failed"] == c["unreachable"] == 0 for c in counters.values()), counters
 
-        base_url = f"http://{hosts.address('lb')}"
+        base_url = outputs["public_url"]
         start = time.monotonic()
-        smoke = run_deploy(*options, "smoke", "--url", base_url, env=env)
-        record_phase("deploy: smoke", time.monotonic() - start)
+        smoke = self.run_deploy(*options, "smoke", "--url", base_url, env=full_env)
+        self.record_phase(f"{label}: smoke", time.monotonic() - start)
         assert smoke.returncode == 0, smoke.stdout + smoke.stderr
-        # Ready means PostgreSQL answers; "ok" (not "degraded") with the Redis backend means the
-        # app reaches Redis on the cache host too.
+        # Ready means PostgreSQL answers; "ok" (not "degraded") with the Redis backend means
+        # the app reaches Redis too.
         ready = json.loads(smoke.stdout)["ready"]
         assert ready["status"] == "ok", ready
         assert ready["checks"]["cache"]["backend"] == "redis", ready
@@ -160,4 +196,122 @@ def test_deploy_provisions_and_smoke_tests_the_stand_in_hosts(
         answers = [follow(base_url, code) for _ in range(12)]
         assert {r.status_code for r in answers} == {302}
         assert {r.headers["Location"] for r in answers} == {target}
-        assert {r.headers["X-Served-By"] for r in answers} == {"app1", "app2"}
+        assert {r.headers["X-Served-By"] for r in answers} == set(outputs["app_hosts"])
+
+
+@pytest.fixture
+def deploy_flow(run_deploy, fake_terraform, tmp_path: Path, record_phase) -> DeployFlow:
+    need(os.geteuid() == 0, "booting stand-in hosts needs root (rootful podman)")
+    need(shutil.which("git") is not None, "git is needed to build the release archive")
+    ensure_debian_packages("podman", "openssh-client", "openssl")
+    from tests.infra.ansible.hosts import ensure_engine
+    from tests.infra.ansible.tooling import ensure_ansible_venv
+
+    ensure_engine()
+    return DeployFlow(run_deploy, fake_terraform, tmp_path, record_phase, ensure_ansible_venv())
+
+
+@pytest.mark.timeout(2700)  # a full site.yml run with package installs, on shared cores
+def test_deploy_provisions_and_smoke_tests_the_ec2_topology(deploy_flow: DeployFlow) -> None:
+    from tests.infra.ansible.hosts import boot_hosts
+
+    start = time.monotonic()
+    with boot_hosts(NAMES, prefix="fmt-dprov") as hosts:
+        deploy_flow.record_phase("deploy (ec2): boot 6 stand-in hosts", time.monotonic() - start)
+        deploy_flow.provision_and_smoke(hosts, _outputs(hosts.address, hosts.user))
+
+
+def _self_signed_certificate(directory: Path, address: str) -> tuple[Path, Path]:
+    """A certificate for `address` (IP SAN) and its key: the managed services' TLS identity."""
+    cert, key = directory / "managed-services.crt", directory / "managed-services.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", f"/CN={address}", "-addext", f"subjectAltName=IP:{address}",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def _rds_secret(bin_dir: Path, endpoint: str, username: str, password: str) -> str:
+    """The secret RDS would create for manage_master_user_password, in moto; returns its ARN."""
+    script = (
+        "import boto3, json, sys\n"
+        "client = boto3.client('secretsmanager', endpoint_url=sys.argv[1])\n"
+        "secret = {'username': sys.argv[2], 'password': sys.stdin.read()}\n"
+        "answer = client.create_secret(Name='rds!db-standin', SecretString=json.dumps(secret))\n"
+        "print(answer['ARN'])\n"
+    )
+    result = subprocess.run(
+        [str(bin_dir / "python"), "-c", script, endpoint, username],
+        input=password,
+        env=emulator.terraform_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+@pytest.mark.timeout(2700)
+def test_deploy_provisions_and_smoke_tests_the_managed_topology(
+    deploy_flow: DeployFlow, tmp_path: Path
+) -> None:
+    """RDS and ElastiCache, as `deploy up` builds them by default: no db or cache host, TLS to
+    both, the database password read from Secrets Manager (not the vault), the AUTH token from
+    the vault."""
+    from tests.infra.ansible.hosts import boot_hosts
+    from tests.infra.ansible.tooling import ansible_env
+
+    tools = deploy_flow.bin_dir
+    db_password = secrets.token_hex(16)  # differs from the vault's: only the secret can work
+    start = time.monotonic()
+    with emulator.moto_server() as endpoint, boot_hosts(MANAGED_NAMES, prefix="fmt-dman") as hosts:
+        deploy_flow.record_phase("deploy (managed): boot 5 hosts", time.monotonic() - start)
+        managed = hosts.address("managed")
+        cert, key = _self_signed_certificate(tmp_path, managed)
+        secret_arn = _rds_secret(tools, endpoint, "flaskmt", db_password)
+
+        start = time.monotonic()
+        standin_vars = {
+            "standin_db_name": "flaskmt", "standin_db_user": "flaskmt",
+            "standin_db_password": db_password,
+            "standin_redis_token": deploy_flow.redis_password,
+            "standin_tls_cert": str(cert), "standin_tls_key": str(key),
+        }  # fmt: skip
+        (tmp_path / "managed.yml").write_text(hosts.inventory({"managed": ["managed"]}))
+        prepared = subprocess.run(
+            [str(tools / "ansible-playbook"), "-i", str(tmp_path / "managed.yml"),
+             str(HERE / "managed_services.yml"), "-e", json.dumps(standin_vars)],
+            env=ansible_env(tools),
+            capture_output=True,
+            text=True,
+            timeout=1200,
+            check=False,
+        )  # fmt: skip
+        deploy_flow.record_phase("deploy (managed): stand-in services", time.monotonic() - start)
+        assert prepared.returncode == 0, (prepared.stdout + prepared.stderr)[-4000:]
+
+        outputs = _outputs(
+            hosts.address, hosts.user,
+            database={"mode": "managed", "host": managed, "port": 5432, "name": "flaskmt",
+                      "username": "flaskmt", "secret_arn": secret_arn},
+            cache={"mode": "managed", "host": managed, "port": 6379, "tls": True},
+        )  # fmt: skip
+        deploy_flow.provision_and_smoke(
+            hosts,
+            outputs,
+            # The app hosts trust the stand-in's certificate as they trust Amazon's CA.
+            trusted_certificates=[str(cert)],
+            env={"AWS_ENDPOINT_URL": endpoint},
+        )
+        # The password stayed in Secrets Manager: the inventory only names the secret.
+        assert db_password not in deploy_flow.inventory.read_text()
+        # Every connection of the app's user is encrypted.
+        query = (
+            "SELECT count(*), bool_and(ssl) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid)"
+            " WHERE usename = 'flaskmt'"
+        )
+        sessions = hosts.ssh("managed", f'sudo -u postgres psql -tAc "{query}"')
+        count, all_ssl = sessions.stdout.strip().split("|")
+        assert int(count) > 0 and all_ssl == "t", sessions.stdout + sessions.stderr
