@@ -1,6 +1,6 @@
 """HEALTHCHECK probe: GET /healthz on the port gunicorn binds (BIND or PORT, as gunicorn.conf.py).
 
-Python instead of curl: the slim base image has no curl, and adding it would cost ~10 MB.
+Python instead of curl: the distroless base has no curl (nor a shell to run one); Python is there.
 """
 
 import os

@@ -15,8 +15,11 @@
 #                        compose v2 plugin, health ticker (WA4). Safe to run concurrently.
 #   base                 localhost/debian:bookworm-slim from debootstrap (skipped if present;
 #                        FORCE_BASE=1 rebuilds). Needs `setup` first.
-#   standins             local stand-ins for the public base images compose.yaml defaults to
-#                        (python, postgres, redis, nginx), built FROM the debootstrap base.
+#   standins             local stand-ins for the public base images compose.yaml defaults to:
+#                        postgres, redis, nginx built FROM the debootstrap base (which itself
+#                        stands in for debian:bookworm-slim), and distroless python3-debian12
+#                        unpacked from the same Debian 12 packages distroless is made of.
+#                        FORCE_STANDINS=1 rebuilds the distroless one.
 #   systemd-base KEY.pub build localhost/debian-systemd:bookworm (systemd + sshd + python3 + sudo)
 #                        with KEY.pub as root's authorized key; boot it with
 #                        `podman run -d --systemd=always -p PORT:22 localhost/debian-systemd:bookworm`.
@@ -146,19 +149,25 @@ wa4_health_ticker() {
   log "WA4 health-ticker started (pid $!)"
 }
 
+# apt-get with its own sources.list, lists and cache under $1: the host's apt state is untouched.
+private_apt() {
+  local A=$1; shift
+  mkdir -p "$A/lists/partial" "$A/cache/archives/partial"
+  apt-get -o "Dir::Etc::SourceList=$A/sources.list" -o Dir::Etc::SourceParts=/nonexistent \
+    -o "Dir::State::Lists=$A/lists" -o "Dir::Cache=$A/cache" -o Dir::State::status=/dev/null \
+    -o APT::Sandbox::User=root "$@"
+}
+
 wa6_compose_plugin() {
   if [ -x "$COMPOSE_PLUGIN" ] && docker compose version >/dev/null 2>&1; then return; fi
-  local A="$CACHE/trixie-apt" m
-  m=$(mirror)
-  mkdir -p "$A/lists/partial" "$A/cache/archives/partial"
-  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $m trixie main" >"$A/trixie.list"
-  local O=(-o "Dir::Etc::SourceList=$A/trixie.list" -o Dir::Etc::SourceParts=/nonexistent
-    -o "Dir::State::Lists=$A/lists" -o "Dir::Cache=$A/cache" -o Dir::State::status=/dev/null
-    -o APT::Sandbox::User=root)
+  local A="$CACHE/trixie-apt"
+  mkdir -p "$A"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $(mirror) trixie main" \
+    >"$A/sources.list"
   log "WA6 compose-plugin: fetching trixie's docker-compose .deb"
-  apt-get "${O[@]}" update -qq
+  private_apt "$A" update -qq
   rm -f "$A"/docker-compose_*.deb
-  (cd "$A" && apt-get "${O[@]}" download -qq docker-compose)
+  (cd "$A" && private_apt "$A" download -qq docker-compose)
   mkdir -p "$(dirname "$COMPOSE_PLUGIN")"
   dpkg-deb --fsys-tarfile "$A"/docker-compose_*_amd64.deb \
     | tar -xO ./usr/libexec/docker/cli-plugins/docker-compose >"$COMPOSE_PLUGIN.tmp"
@@ -236,7 +245,7 @@ EOF
 # name:tag of each stand-in, as the env subcommand exports it
 standin_ref() {
   case $1 in
-    python) echo "$STANDIN_PREFIX/python:3.11-slim-bookworm" ;;
+    distroless-python3) echo "$STANDIN_PREFIX/distroless-python3:debian12-nonroot" ;;
     postgres) echo "$STANDIN_PREFIX/postgres:15-bookworm" ;;
     redis) echo "$STANDIN_PREFIX/redis:7-bookworm" ;;
     nginx) echo "$STANDIN_PREFIX/nginx:1.22-bookworm" ;;
@@ -244,17 +253,76 @@ standin_ref() {
   esac
 }
 
+# gcr.io/distroless/python3-debian12:nonroot, made the way distroless makes it: the Debian 12
+# packages it lists (standins/distroless-python3/packages) unpacked side by side, no maintainer
+# scripts, plus passwd/group, /tmp, the CA bundle and the python symlinks. No shell, no dpkg.
+# An unchanged stand-in is kept (a new import is a new image id), so the app image's layer cache
+# survives between runs.
+build_distroless_python3() {
+  local dir="$ENGINE_DIR/standins/distroless-python3" ref key A="$CACHE/bookworm-apt"
+  local R="$CACHE/distroless-rootfs" m deb t0=$SECONDS
+  ref=$(standin_ref distroless-python3)
+  # rebuilt when its files or this function change
+  key=$({ cat "$dir"/*; declare -f build_distroless_python3; } | sha256sum | cut -c1-16)
+  if [ "${FORCE_STANDINS:-0}" != 1 ] && [ "$(podman image inspect -f \
+    '{{index .Labels "standin.key"}}' "$ref" 2>/dev/null)" = "$key" ]; then
+    log "stand-in $ref already present"; return
+  fi
+  m=$(mirror)
+  mkdir -p "$A"
+  printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
+    "$m" bookworm "$m" bookworm-updates "${m}-security" bookworm-security >"$A/sources.list"
+  private_apt "$A" update -qq
+  rm -rf "$A/debs" "$R"; mkdir -p "$A/debs" "$R"
+  # shellcheck disable=SC2046  # one package name per word
+  (cd "$A/debs" && private_apt "$A" download -qq $(sed 's/#.*//' "$dir/packages"))
+  # merged /usr like Debian 12 (and distroless): /bin, /lib, ... are links into /usr
+  mkdir -p "$R"/usr/{bin,sbin,lib,lib64} "$R"/var/lib/dpkg/status.d "$R"/etc/ssl/certs
+  for d in bin sbin lib lib64; do ln -s "usr/$d" "$R/$d"; done
+  for deb in "$A"/debs/*.deb; do
+    case $deb in
+      */ca-certificates_*) # only the bundle, as distroless does (update-ca-certificates needs a shell)
+        mkdir -p "$A/ca" && dpkg-deb -x "$deb" "$A/ca"
+        cat "$A"/ca/usr/share/ca-certificates/*/*.crt >"$R/etc/ssl/certs/ca-certificates.crt"
+        rm -rf "$A/ca" ;;
+      *) dpkg-deb --fsys-tarfile "$deb" | tar -x --keep-directory-symlink -C "$R" ;;
+    esac
+    # what scanners read to list the packages (distroless writes the same)
+    dpkg-deb -f "$deb" >"$R/var/lib/dpkg/status.d/$(dpkg-deb -f "$deb" Package)"
+  done
+  install -m 644 "$dir/passwd" "$dir/group" "$dir/nsswitch.conf" "$R/etc/"
+  install -d -m 1777 "$R/tmp"
+  install -d -m 700 "$R/root"
+  install -d -m 700 -o 65532 -g 65532 "$R/home/nonroot"
+  ln -s python3.11 "$R/usr/bin/python3"; ln -s python3.11 "$R/usr/bin/python"
+  tar --numeric-owner -C "$R" -c . | podman import -q \
+    --change 'ENTRYPOINT ["/usr/bin/python3.11"]' \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' \
+    --change 'ENV LANG=C.UTF-8' --change 'USER 65532' --change 'WORKDIR /home/nonroot' \
+    --change "LABEL standin.key=$key" - "$ref" >/dev/null
+  rm -rf "$R"
+  # the stdlib modules that need the unpacked shared libraries must import
+  # (9>&-: no container process may keep the lock)
+  podman run --rm "$ref" -c 'import bz2, ctypes, decimal, hashlib, lzma, readline, sqlite3, ssl, uuid, zlib' \
+    9>&- || die "stand-in $ref: the interpreter or a library is missing"
+  log "stand-in $ref built in $((SECONDS - t0))s: $(podman image inspect -f '{{.Size}}' "$ref" \
+    | awk '{printf "%.1f MB", $1 / 1e6}')"
+}
+
 build_standins() {
   if real_docker; then return; fi
   podman image exists "$BASE_IMAGE" || die "run '$0 base' first ($BASE_IMAGE is missing)"
   local s t0
-  for s in python postgres redis nginx; do
+  for s in postgres redis nginx; do
     t0=$SECONDS
     # layer cache makes a rebuild of an unchanged stand-in take about a second
     BUILDAH_FORMAT=docker podman build -q --format docker --build-arg "BASE_IMAGE=$BASE_IMAGE" \
       -t "$(standin_ref "$s")" "$ENGINE_DIR/standins/$s" >/dev/null
     log "stand-in $(standin_ref "$s") ready ($((SECONDS - t0))s)"
   done
+  with_lock
+  build_distroless_python3
 }
 
 systemd_base() {
@@ -282,7 +350,8 @@ print_env() {
 export DOCKER_HOST=unix://$SOCK
 export DOCKER_BUILDKIT=0
 export BUILDAH_FORMAT=docker
-export PYTHON_IMAGE=$(standin_ref python)
+export BUILD_IMAGE=$BASE_IMAGE
+export RUNTIME_IMAGE=$(standin_ref distroless-python3)
 export POSTGRES_IMAGE=$(standin_ref postgres)
 export REDIS_IMAGE=$(standin_ref redis)
 export NGINX_IMAGE=$(standin_ref nginx)
