@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -120,7 +121,21 @@ def test_rolling_restart_fails_no_request(running_stack: Stack) -> None:
         f"slowest {slowest:.1f}s"
     )
     assert answered > 20
-    assert failures == []
+    assert failures == [], _slow_nginx_requests(running_stack)
+
+
+def _slow_nginx_requests(stack: Stack, seconds: float = 1.0) -> str:
+    """nginx's access log lines slower than `seconds`: where a failed request went, and when."""
+    lines = stack.compose("logs", "--no-color", "nginx", check=False).stdout.splitlines()
+    slow = []
+    for line in lines:
+        _, _, entry = line.partition("| ")
+        try:
+            if json.loads(entry)["request_time"] >= seconds:
+                slow.append(entry)
+        except (ValueError, KeyError, TypeError):
+            continue  # not an access log line
+    return "slow requests through nginx:\n" + "\n".join(slow[-20:])
 
 
 def test_link_survives_down_and_up(running_stack: Stack) -> None:
