@@ -16,12 +16,7 @@ ids=$(docker compose "$@" ps -q app)
 [ -n "$ids" ] || { echo "rolling-restart: no running app container" >&2; exit 1; }
 for id in $ids; do
   echo "restarting ${id:0:12}" >&2
-  docker stop -t 30 "$id" >/dev/null
-  # nginx may still hold idle keep-alive connections to the stopped gunicorn; a request written
-  # to one waits for TCP retransmits until the address answers again (seen: 15 s). A reload gives
-  # nginx new workers with an empty connection pool; the old ones close theirs as they exit.
-  docker compose "$@" exec -T nginx nginx -s reload >/dev/null
-  docker start "$id" >/dev/null
+  docker restart -t 30 "$id" >/dev/null
   status=unknown
   for _ in $(seq "$wait_s"); do
     status=$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$id")
