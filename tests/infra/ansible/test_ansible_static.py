@@ -27,6 +27,14 @@ def run(bin_dir: Path, *argv: str, cwd: Path = ANSIBLE_DIR) -> subprocess.Comple
     )
 
 
+def run_site_yml(ansible_bin: Path, tmp_path: Path, inventory_text: str) -> tuple[int, str]:
+    """site.yml against an inventory written from `inventory_text`: (exit code, all output)."""
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(inventory_text)
+    result = run(ansible_bin, "ansible-playbook", "-i", str(inventory), "site.yml")
+    return result.returncode, result.stdout + result.stderr
+
+
 def test_ansible_lint_passes_the_production_profile(ansible_bin: Path) -> None:
     result = run(ansible_bin, "ansible-lint", "--nocolor")
     output = result.stdout + result.stderr
@@ -52,14 +60,13 @@ def test_inventories_define_the_four_groups(ansible_bin: Path, inventory: str) -
 def test_an_inventory_without_a_db_group_is_refused_with_a_clear_message(
     ansible_bin: Path, tmp_path: Path
 ) -> None:
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(
+    returncode, output = run_site_yml(
+        ansible_bin,
+        tmp_path,
         "all:\n  children:\n    lb: {hosts: {h1: {ansible_connection: local}}}\n"
-        "    app: {hosts: {h1: {}}}\n"
+        "    app: {hosts: {h1: {}}}\n",
     )
-    result = run(ansible_bin, "ansible-playbook", "-i", str(inventory), "site.yml")
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
+    assert returncode != 0
     assert "The inventory needs groups lb" in output
     assert "db=[]" in output
 
@@ -67,14 +74,13 @@ def test_an_inventory_without_a_db_group_is_refused_with_a_clear_message(
 def test_a_managed_database_replaces_the_db_group(ansible_bin: Path, tmp_path: Path) -> None:
     """No db host is fine when every app host names its database (RDS): the inventory check
     passes and the next check, the secrets, is the one that stops this secret-less run."""
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(
+    returncode, output = run_site_yml(
+        ansible_bin,
+        tmp_path,
         "all:\n  children:\n    lb: {hosts: {h1: {ansible_connection: local}}}\n"
-        "    app: {hosts: {h1: {app_db_host: db.example.internal}}}\n"
+        "    app: {hosts: {h1: {app_db_host: db.example.internal}}}\n",
     )
-    result = run(ansible_bin, "ansible-playbook", "-i", str(inventory), "site.yml")
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
+    assert returncode != 0
     assert "The inventory needs groups lb" not in output
     assert "No secrets: define vault_app_db_password" in output
 
@@ -82,15 +88,14 @@ def test_a_managed_database_replaces_the_db_group(ansible_bin: Path, tmp_path: P
 def test_missing_secrets_are_refused_with_a_clear_message(
     ansible_bin: Path, tmp_path: Path
 ) -> None:
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(
+    returncode, output = run_site_yml(
+        ansible_bin,
+        tmp_path,
         "all:\n  hosts: {h1: {ansible_connection: local}}\n  children:\n"
         "    lb: {hosts: {h1: {}}}\n    app: {hosts: {h1: {}}}\n"
-        "    db: {hosts: {h1: {}}}\n    cache: {hosts: {h1: {}}}\n"
+        "    db: {hosts: {h1: {}}}\n    cache: {hosts: {h1: {}}}\n",
     )
-    result = run(ansible_bin, "ansible-playbook", "-i", str(inventory), "site.yml")
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
+    assert returncode != 0
     assert "No secrets: define vault_app_db_password" in output
 
 

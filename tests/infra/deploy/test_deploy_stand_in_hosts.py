@@ -261,7 +261,7 @@ def test_deploy_provisions_and_smoke_tests_the_managed_topology(
     both, the database password read from Secrets Manager (not the vault), the AUTH token from
     the vault."""
     from tests.infra.ansible.hosts import boot_hosts
-    from tests.infra.ansible.tooling import ansible_env
+    from tests.infra.ansible.tooling import Runner
 
     tools = deploy_flow.bin_dir
     db_password = secrets.token_hex(16)  # differs from the vault's: only the secret can work
@@ -272,7 +272,6 @@ def test_deploy_provisions_and_smoke_tests_the_managed_topology(
         cert, key = _self_signed_certificate(tmp_path, managed)
         secret_arn = _rds_secret(tools, endpoint, "flaskmt", db_password)
 
-        start = time.monotonic()
         standin_vars = {
             "standin_db_name": "flaskmt", "standin_db_user": "flaskmt",
             "standin_db_password": db_password,
@@ -280,17 +279,12 @@ def test_deploy_provisions_and_smoke_tests_the_managed_topology(
             "standin_tls_cert": str(cert), "standin_tls_key": str(key),
         }  # fmt: skip
         (tmp_path / "managed.yml").write_text(hosts.inventory({"managed": ["managed"]}))
-        prepared = subprocess.run(
-            [str(tools / "ansible-playbook"), "-i", str(tmp_path / "managed.yml"),
-             str(HERE / "managed_services.yml"), "-e", json.dumps(standin_vars)],
-            env=ansible_env(tools),
-            capture_output=True,
-            text=True,
-            timeout=1200,
-            check=False,
+        prepared = Runner(tools, tmp_path / "managed.yml", tmp_path).run(
+            str(HERE / "managed_services.yml"), "-e", json.dumps(standin_vars),
+            label="deploy (managed): stand-in services",
         )  # fmt: skip
-        deploy_flow.record_phase("deploy (managed): stand-in services", time.monotonic() - start)
-        assert prepared.returncode == 0, (prepared.stdout + prepared.stderr)[-4000:]
+        deploy_flow.record_phase("deploy (managed): stand-in services", prepared.seconds)
+        assert prepared.returncode == 0, prepared.tail()
 
         outputs = _outputs(
             hosts.address, hosts.user,
