@@ -32,7 +32,7 @@ MANAGED_NAMES = ["bastion", "lb", "app1", "app2", "managed"]
 HERE = Path(__file__).resolve().parent
 
 
-def _outputs(address, user: str, apps=("app1", "app2"), **data: dict) -> dict:
+def _outputs(address, user: str, **data: dict) -> dict:
     """Terraform outputs (terraform/outputs.tf's shape) for the stand-in hosts: the EC2
     topology (hosts db and cache), or the `database` / `cache` outputs given in `data`."""
     ec2 = {
@@ -48,7 +48,7 @@ def _outputs(address, user: str, apps=("app1", "app2"), **data: dict) -> dict:
         "ssh_user": user,
         "bastion_public_ip": address("bastion"),
         "lb_hosts": {"lb": {"public_ip": address("lb"), "private_ip": address("lb")}},
-        "app_hosts": {name: address(name) for name in apps},
+        "app_hosts": {"app1": address("app1"), "app2": address("app2")},
         **ec2,
         **data,
     }
