@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator
 
@@ -16,9 +15,13 @@ from app import create_app
 from app.config import Settings, load_settings, normalise_database_url
 from app.migrate import upgrade
 from tests.support.need import need
-from tests.support.services import postgres_reachable, redis_reachable, scratch_database
+from tests.support.services import (
+    INTEGRATION_REDIS_URL,
+    postgres_reachable,
+    redis_reachable,
+    scratch_database,
+)
 
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SECRET = "integration-tests-secret-key"
 
 
@@ -32,8 +35,9 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    need(redis_reachable(TEST_REDIS_URL), f"Redis is not reachable at {TEST_REDIS_URL}")
-    return TEST_REDIS_URL
+    url = INTEGRATION_REDIS_URL
+    need(redis_reachable(url), f"Redis is not reachable at {url}")
+    return url
 
 
 @pytest.fixture

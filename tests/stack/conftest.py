@@ -1,7 +1,8 @@
 """Fixtures of the stack tier: real nginx in front of real gunicorn instances on loopback.
 
-Each session gets its own PostgreSQL database (dropped at the end) and Redis db 14 (flushed before
-and after). Every stack a test starts is stopped by the fixture that started it.
+Each session gets its own PostgreSQL database (dropped at the end) and its own Redis database
+(TEST_STACK_REDIS_URL, db 14 by default; flushed before and after). Every stack a test starts is
+stopped by the fixture that started it.
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ from stack import core
 from stack.config import StackConfig
 from stack.state import State
 from tests.support.need import ensure_debian_packages, need
+from tests.support.services import STACK_REDIS_URL
 
 ADMIN_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
-REDIS_BASE_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-STACK_REDIS_DB = 14  # the stack tier's own Redis database (integration=15, bench=13)
 
 
 def _with_path(url: str, path: str) -> str:
@@ -52,7 +52,7 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    url = _with_path(REDIS_BASE_URL, f"/{STACK_REDIS_DB}")
+    url = STACK_REDIS_URL
     client = redis.Redis.from_url(url, socket_timeout=5)
     try:
         client.ping()

@@ -51,9 +51,11 @@ def ensure_debian_packages(*packages: str) -> None:
     can_install = os.geteuid() == 0 and shutil.which("apt-get") is not None
     need(can_install, f"missing Debian packages {missing} and not root to install them")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    # several test processes may install at once: wait for dpkg's lock instead of failing
+    wait_for_lock = ("-o", "DPkg::Lock::Timeout=600")
+    subprocess.run(["apt-get", *wait_for_lock, "update", "-qq"], check=True, env=env)
     subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+        ["apt-get", *wait_for_lock, "install", "-y", "-qq", "--no-install-recommends", *missing],
         check=True,
         env=env,
     )

@@ -19,7 +19,7 @@ import requests
 
 from tests.stack.docs.tutorial import Block, Section, runnable_sections
 from tests.support.need import ensure_debian_packages
-from tests.support.services import free_port, scratch_database
+from tests.support.services import STACK_REDIS_URL, free_port, scratch_database
 
 ROOT = Path(__file__).resolve().parents[3]
 TUTORIAL = ROOT / "docs" / "tutorial.md"
@@ -62,7 +62,7 @@ def reader_env(tmp_path: Path) -> Iterator[dict[str, str]]:
             "PORT": str(free_port()),
             "STACK_PORT": str(free_port()),
             "DATABASE_URL": database_url,
-            "REDIS_URL": "redis://127.0.0.1:6379/14",
+            "REDIS_URL": STACK_REDIS_URL,
         }
 
 
