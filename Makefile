@@ -9,7 +9,15 @@ PY      := $(VENV)/bin/python
 PYTEST  := $(PY) -m pytest
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: help venv run migrate test test-app test-fast test-unit test-integration test-stack test-infra lint format clean
+# One cache root for everything kept between runs: tool venvs, the Vagrant box and home, the
+# container engine's scratch, the test hosts' SSH key. Exported so the tests use the same one.
+CACHE_DIR ?= $(or $(FLASK_MT_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/flask-multitier)
+export FLASK_MT_CACHE := $(CACHE_DIR)
+# $(call tool_venv,NAME,REQUIREMENTS): the venv of a tool, keyed by its requirements' hash
+# (tests/support/venvs.py computes the same path, so tests and targets share each venv).
+tool_venv = $(CACHE_DIR)/venvs/$(1)-$(shell sha256sum $(2) | cut -c1-10)
+
+.PHONY: help venv run migrate test test-app test-fast test-unit test-integration test-stack test-infra lint format clean clean-cache
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -29,16 +37,21 @@ run: venv ## Serve the app on http://127.0.0.1:5000 (no services needed)
 migrate: venv ## Apply database migrations to $$DATABASE_URL
 	$(PY) -m app.migrate
 
+# Independent test groups run side by side in lanes (tests/support/lanes.py): most infra tests
+# wait on hosts, VMs and downloads, so more lanes than cores pay off. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 4
+LANES := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup)
+
 test: venv ## Every test tier this machine can run (CI=true: a missing service or tool fails)
-	$(PYTEST)
+	$(PYTEST) $(LANES)
 
 # `make test` = test-app + test-infra: the split lets a CI run the first on any hosted runner
 # and the second where containers and a VM can run.
 test-app: venv ## Unit, integration and stack tiers, with the coverage gate (no containers or VMs)
-	$(PYTEST) -m "unit or integration or stack"
+	$(PYTEST) $(LANES) -m "unit or integration or stack"
 
 test-fast: venv ## Unit and integration tiers only (the quick loop)
-	$(PYTEST) -m "unit or integration" --no-cov
+	$(PYTEST) -n 2 --dist loadgroup -m "unit or integration" --no-cov
 
 test-unit: venv ## Tests that need no service
 	$(PYTEST) -m unit --no-cov
@@ -50,7 +63,7 @@ test-stack: venv ## Real nginx in front of several real gunicorn processes
 	$(PYTEST) -m stack --no-cov
 
 test-infra: venv ## Ansible, Terraform, containers and Vagrant, run for real
-	$(PYTEST) -m infra --no-cov
+	$(PYTEST) $(LANES) -m infra --no-cov
 
 lint: venv ## ruff lint and format check
 	$(VENV)/bin/ruff check .
@@ -62,5 +75,13 @@ format: venv ## Apply ruff's formatting and safe fixes
 
 clean: ## Remove the virtualenv, caches and local data
 	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage htmlcov instance/*.sqlite3
+
+clean-cache: ## Remove what is kept between runs: $(CACHE_DIR), the engine's images, the Vagrant box volume
+	rm -rf "$(CACHE_DIR)"
+	-command -v podman >/dev/null && podman images --format '{{.Repository}}:{{.Tag}}' \
+	  | grep -E '^localhost/(debian:bookworm-slim|flask-multitier)|flask-multitier-app' \
+	  | xargs -r podman rmi -f
+	-command -v virsh >/dev/null && virsh -c qemu:///system vol-list default 2>/dev/null \
+	  | awk '/_vagrant_box_image_/{print $$1}' | xargs -r -n1 virsh -c qemu:///system vol-delete --pool default
 
 -include mk/*.mk

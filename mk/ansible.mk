@@ -1,7 +1,6 @@
-# Ansible (ansible/): its own virtualenv, pinned in ansible/requirements.txt and kept outside the
-# repo (keyed by the requirements' hash, shared with the tests), lint, and playbook runs.
-ANSIBLE_STATE ?= /var/tmp/flask-multitier-ansible
-ANSIBLE_VENV  ?= $(ANSIBLE_STATE)/venv-$(shell sha256sum ansible/requirements.txt | cut -c1-8)
+# Ansible (ansible/): its own virtualenv, pinned in ansible/requirements.txt and kept in the cache
+# root (keyed by the requirements' hash, shared with the tests), lint, and playbook runs.
+ANSIBLE_VENV  ?= $(call tool_venv,ansible,ansible/requirements.txt)
 ANSIBLE_BIN   := $(ANSIBLE_VENV)/bin
 # INVENTORY: inventories/vagrant-single, inventories/vagrant-layered, inventories/aws, or a path.
 INVENTORY     ?= inventories/vagrant-single

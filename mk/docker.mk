@@ -1,7 +1,7 @@
 # Docker layer (docker/, compose.yaml). With a Docker engine these are plain `docker compose`
-# calls; without one, tests/infra/engine.sh runs podman behind the Docker API and builds local
+# calls; without one, tools/container-engine.sh runs podman behind the Docker API and builds local
 # stand-ins for the public base images (its `env` output sets DOCKER_HOST and the *_IMAGE args).
-ENGINE      := tests/infra/engine.sh
+ENGINE      := tools/container-engine.sh
 # Every recipe line that talks to the engine starts with this (empty exports with real Docker).
 WITH_ENGINE := eval "$$($(ENGINE) env)" &&
 COMPOSE     := $(WITH_ENGINE) docker compose

@@ -1,5 +1,5 @@
-# Terraform (terraform/) and the deploy CLI (deploy/). Tool venvs live in .run/venvs/, keyed by the
-# hash of their requirements file, the same ones the tests create.
+# Terraform (terraform/) and the deploy CLI (deploy/). Tool venvs live in the cache root, keyed by
+# the hash of their requirements file, the same ones the tests create.
 TF            ?= terraform
 # An offline provider mirror (the folder holding registry.terraform.io/...), e.g. /opt/tf-plugins.
 TF_PLUGIN_DIR ?=
@@ -8,9 +8,9 @@ TF_INIT_FLAGS := -input=false $(if $(TF_PLUGIN_DIR),-plugin-dir=$(TF_PLUGIN_DIR)
 TF_SCRATCH    := .run/tf-validate
 TF_MODULES    := terraform $(wildcard terraform/modules/*)
 
-CHECKOV_REQ   := tests/infra/terraform/requirements-checkov.txt
-CHECKOV_VENV  := .run/venvs/checkov-$(shell sha256sum $(CHECKOV_REQ) | cut -c1-10)
-DEPLOY_VENV   := .run/venvs/deploy-$(shell sha256sum deploy/requirements.txt | cut -c1-10)
+CHECKOV_REQ   := tools/requirements/checkov.txt
+CHECKOV_VENV  := $(call tool_venv,checkov,$(CHECKOV_REQ))
+DEPLOY_VENV   := $(call tool_venv,deploy,deploy/requirements.txt)
 # ansible-playbook from the Ansible layer's venv (mk/ansible.mk; `make ansible-venv`) when defined.
 DEPLOY        := $(if $(ANSIBLE_BIN),ANSIBLE_PLAYBOOK=$(abspath $(ANSIBLE_BIN))/ansible-playbook) \
 	$(DEPLOY_VENV)/bin/python -m deploy

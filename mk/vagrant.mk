@@ -1,7 +1,6 @@
 # The Vagrant dev VM (Vagrantfile, vagrant/). Settings: vagrant/settings.yml or FLASK_MT_* vars.
 # `vagrant up` needs ansible-playbook on PATH: these targets put the project's pinned one there.
-VAGRANT_CACHE ?= /var/tmp/flask-multitier-vagrant
-VAGRANT_BOX_FILE ?= $(VAGRANT_CACHE)/debian12-bookworm-local.box
+VAGRANT_BOX_FILE ?= $(CACHE_DIR)/vagrant/debian12-bookworm-local.box
 VAGRANT_RUN := PATH=$(abspath $(ANSIBLE_BIN)):$$PATH
 
 .PHONY: vagrant-up vagrant-provision vagrant-destroy vagrant-validate vagrant-box libvirt-start libvirt-stop test-vagrant
@@ -24,10 +23,10 @@ vagrant-box: ## Build a Debian 12 libvirt box locally (no box catalogue needed) 
 	vagrant box add --force --name $$(awk '/^box:/{print $$2}' vagrant/settings.yml) --provider libvirt $(VAGRANT_BOX_FILE)
 
 libvirt-start: ## Start libvirtd by hand on hosts without systemd (containers, CI)
-	vagrant/libvirt-daemons.sh start
+	tools/libvirt-daemons.sh start
 
 libvirt-stop: ## Stop what libvirt-start started
-	vagrant/libvirt-daemons.sh stop
+	tools/libvirt-daemons.sh stop
 
 test-vagrant: venv ## Vagrant tests: validate (both shapes, both providers) and a real vagrant up
 	$(PYTEST) tests/infra/vagrant --no-cov

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -96,15 +95,3 @@ def clean_services(database_url: str, redis_url: str) -> Iterator[None]:
         keys = list(client.scan_iter(match=pattern, count=500))
         if keys:
             client.delete(*keys)
-
-
-def csrf_token(page: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    assert match, "the form carries a CSRF token"
-    return match.group(1)
-
-
-def create_link(client: FlaskClient, url: str = "https://example.com/", **extra: object) -> dict:
-    response = client.post("/api/links", json={"url": url, **extra})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()

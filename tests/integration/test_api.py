@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from tests.integration.conftest import create_link
+from tests.support.flask_client import create_link
 
 
 def test_create_returns_the_link_with_location(client: FlaskClient) -> None:

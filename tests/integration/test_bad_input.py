@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.integration.conftest import create_link
+from tests.support.flask_client import create_link
 
 
 def error_of(response) -> dict:  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from tests.support.need import ensure_debian_packages
+from tests.support.apt import ensure_debian_packages
 
 CHROMIUM = "/usr/bin/chromium"
 # Flags for a sandboxed, offline machine: no background calls home, no GPU, root allowed.

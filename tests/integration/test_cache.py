@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from app.cache import RedisCache
-from tests.integration.conftest import create_link
+from tests.support.flask_client import create_link
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import create_engine, text
 
 from app.config import normalise_database_url
-from tests.integration.conftest import create_link
+from tests.support.flask_client import create_link
 
 
 def clicks_in_db(database_url: str, code: str) -> int:

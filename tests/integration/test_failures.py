@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 
-from tests.integration.conftest import create_link
+from tests.support.flask_client import create_link
 from tests.support.redis_server import RedisServer
 from tests.support.tcp_proxy import TcpProxy
 

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from tests.integration.test_clicks import clicks_in_db
-from tests.support.services import free_port
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from tests.integration.conftest import create_link, csrf_token
+from tests.support.flask_client import create_link, csrf_token
 
 
 def test_home_page_has_the_form_and_recent_links(client: FlaskClient) -> None:

@@ -7,11 +7,8 @@ stopped by the fixture that started it.
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -20,34 +17,23 @@ import redis
 from stack import core
 from stack.config import StackConfig
 from stack.state import State
-from tests.support.need import ensure_debian_packages, need
-from tests.support.services import STACK_REDIS_URL
-
-ADMIN_DATABASE_URL = os.environ.get(
-    "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
+from tests.support.apt import ensure_debian_packages
+from tests.support.need import need
+from tests.support.services import (
+    ADMIN_DATABASE_URL,
+    STACK_REDIS_URL,
+    postgres_reachable,
+    scratch_database,
 )
-
-
-def _with_path(url: str, path: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
+from tests.support.stacks import StackFactory
 
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A fresh database for this session on the test PostgreSQL server, dropped at the end."""
-    try:
-        admin = psycopg.connect(ADMIN_DATABASE_URL, autocommit=True, connect_timeout=5)
-    except psycopg.Error as exc:
-        need(False, f"PostgreSQL not reachable at {ADMIN_DATABASE_URL}: {exc}")
-    name = f"stack_{uuid.uuid4().hex[:12]}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_path(ADMIN_DATABASE_URL, f"/{name}")
-    finally:
-        with psycopg.connect(ADMIN_DATABASE_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    need(postgres_reachable(), f"PostgreSQL is not reachable at {ADMIN_DATABASE_URL}")
+    with scratch_database("fm_stack") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -70,9 +56,6 @@ def redis_url() -> Iterator[str]:
 def tools() -> None:
     """nginx (the balancer) and redis-server (a Redis the tests may kill) from Debian."""
     ensure_debian_packages("nginx", "redis-server")
-
-
-StackFactory = Callable[..., State]
 
 
 @pytest.fixture
@@ -127,7 +110,3 @@ def stack(
 def db(database_url: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(database_url, autocommit=True) as connection:
         yield connection
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:10]}"

@@ -12,8 +12,8 @@ import pytest
 from stack import procs
 from stack.config import REPO_ROOT
 from stack.state import State
-from tests.stack.conftest import StackFactory
-from tests.stack.http import call
+from tests.support.http_client import call
+from tests.support.stacks import StackFactory
 
 
 def _stack(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

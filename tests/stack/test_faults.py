@@ -17,10 +17,10 @@ import pytest
 
 from stack import core, procs
 from stack.state import State
-from tests.stack.conftest import StackFactory, unique
-from tests.stack.http import Reply, call
-from tests.stack.load import Load, Outcome
+from tests.support.http_client import Reply, call
+from tests.support.load import Load, Outcome
 from tests.support.redis_server import RedisServer
+from tests.support.stacks import StackFactory, unique
 from tests.support.tcp_proxy import TcpProxy
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from stack.nginx import APP_ROOT
 from stack.state import State
-from tests.stack.conftest import StackFactory, unique
-from tests.stack.http import call
+from tests.support.http_client import call
+from tests.support.stacks import StackFactory, unique
 
 MIB = 1024 * 1024
 

@@ -8,8 +8,8 @@ import time
 
 import redis
 
-from tests.support.need import ensure_debian_packages
-from tests.support.services import free_port
+from tests.support.apt import ensure_debian_packages
+from tests.support.ports import free_port
 
 
 class RedisServer:

@@ -6,7 +6,7 @@ import contextlib
 import socket
 import threading
 
-from tests.support.services import free_port
+from tests.support.ports import free_port
 
 
 class TcpProxy:

@@ -2,7 +2,6 @@
 # Build a Debian 12 (bookworm) Vagrant box for the libvirt provider, locally, with no box catalogue:
 # debootstrap a rootfs, put the whole disk in one ext4 image and boot it by direct kernel boot
 # (kernel + initrd travel inside the box), so no bootloader is needed.
-# Adapted from shared/notes/vagrant-box/{build_rootfs,make_box}.sh.
 #
 # Usage: vagrant/box/build-box.sh OUTPUT.box      (needs root, debootstrap, qemu-utils, e2fsprogs)
 # Env:   MIRROR (default: the host's Debian mirror), WORK (scratch dir, default next to OUTPUT)

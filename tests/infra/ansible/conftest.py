@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.ansible import hosts as hosts_module
-from tests.infra.ansible.tooling import TIMINGS, ensure_ansible_venv
-from tests.support.need import ensure_debian_packages, need
+from tests.support.ansible import ensure_ansible_venv
+from tests.support.apt import ensure_debian_packages
+from tests.support.hosts import ensure_host_image
+from tests.support.need import need
 
 
 @pytest.fixture(scope="session")
@@ -24,16 +25,9 @@ def ansible_bin() -> Path:
 def engine_ready() -> None:
     need(os.geteuid() == 0, "booting test hosts needs root (rootful podman)")
     ensure_debian_packages("podman", "openssh-client", "postgresql-client", "redis-tools")
-    hosts_module.ensure_engine()
+    ensure_host_image()
 
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield tmp_path_factory.mktemp("ansible")
-
-
-def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
-    if TIMINGS:
-        terminalreporter.section("ansible phase times")
-        for line in TIMINGS:
-            terminalreporter.write_line(line)

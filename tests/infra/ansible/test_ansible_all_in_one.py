@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.infra.ansible.hosts import Hosts, boot_hosts
-from tests.infra.ansible.tooling import PlaybookRun, Runner, extra_ca_certificates
-from tests.infra.ansible.web import create_link, follow, static_file
+from tests.support.ansible import PlaybookRun, Runner, extra_ca_certificates
+from tests.support.hosts import Hosts, boot_hosts
+from tests.support.web import create_link, follow, static_file
 
 GROUPS = {"lb": ["aio"], "app": ["aio"], "db": ["aio"], "cache": ["aio"]}
 

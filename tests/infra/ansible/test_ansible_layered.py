@@ -16,15 +16,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.infra.ansible.hosts import Hosts, boot_hosts
-from tests.infra.ansible.tooling import (
-    PlaybookRun,
-    Runner,
-    extra_ca_certificates,
-    record_timing,
-    write_vault,
-)
-from tests.infra.ansible.web import REPO, Poller, create_link, follow, static_file
+from tests.support.ansible import PlaybookRun, Runner, extra_ca_certificates, write_vault
+from tests.support.hosts import Hosts, boot_hosts
+from tests.support.paths import REPO
+from tests.support.timing import record_phase
+from tests.support.web import Poller, create_link, follow, static_file
 
 NAMES = ["lb", "app1", "app2", "db", "cache"]
 GROUPS = {"lb": ["lb"], "app": ["app1", "app2"], "db": ["db"], "cache": ["cache"]}
@@ -172,7 +168,7 @@ def test_a_rolling_deploy_loses_no_request(layered: Layered, workdir: Path) -> N
     layered.source = source
 
     assert deploy.returncode == 0, deploy.tail()
-    record_timing(f"rolling deploy: {poller.requests} polled requests, served by "
+    record_phase(f"rolling deploy: {poller.requests} polled requests, served by "
                   f"{poller.served_by}", deploy.seconds)  # fmt: skip
     assert poller.requests >= 20
     assert poller.failures == []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.ansible.tooling import ANSIBLE_DIR, ansible_env
+from tests.support.ansible import ANSIBLE_DIR, ansible_env
 
 PLAYBOOKS = ("site.yml", "deploy.yml")
 INVENTORIES = ("inventories/vagrant-single", "inventories/vagrant-layered")

@@ -13,7 +13,7 @@ from typing import ClassVar
 import pytest
 import yaml
 
-from tests.infra.terraform import emulator
+from tests.support import aws
 
 
 def sample_outputs(database_mode: str = "ec2", cache_mode: str = "ec2") -> dict:
@@ -99,7 +99,7 @@ def test_bad_var_file_is_refused_before_terraform_runs(
 
 @pytest.fixture
 def terraform_copy(tmp_path: Path) -> Path:
-    return emulator.copy_module(emulator.TERRAFORM_SRC, tmp_path / "terraform")
+    return aws.copy_module(aws.TERRAFORM_SRC, tmp_path / "terraform")
 
 
 def test_var_file_that_terraform_cannot_parse(
@@ -113,7 +113,7 @@ def test_var_file_that_terraform_cannot_parse(
         "--var-file",
         str(bad),
         "plan",
-        env={"TF_PLUGIN_DIR": str(emulator.plugin_dir())},
+        env={"TF_PLUGIN_DIR": str(aws.plugin_dir())},
     )
     assert result.returncode == 4, result.stderr
     assert f"terraform plan rejected var file {bad}" in _err(result)
@@ -123,10 +123,10 @@ def test_var_file_with_a_value_terraform_refuses(
     run_deploy, terraform_copy: Path, tmp_path: Path
 ) -> None:
     # Every endpoint on a closed loopback port: nothing may leave this machine.
-    emulator.write_override(terraform_copy, "http://127.0.0.1:9", max_retries=1)
-    bad = emulator.write_var_file(
+    aws.write_override(terraform_copy, "http://127.0.0.1:9", max_retries=1)
+    bad = aws.write_var_file(
         tmp_path / "open.tfvars.json",
-        {"admin_cidrs": ["0.0.0.0/0"], "ssh_public_key": emulator.ssh_public_key(tmp_path)},
+        {"admin_cidrs": ["0.0.0.0/0"], "ssh_public_key": aws.ssh_public_key(tmp_path)},
     )
     result = run_deploy(
         "--terraform-dir",
@@ -135,7 +135,7 @@ def test_var_file_with_a_value_terraform_refuses(
         str(bad),
         "up",
         "--no-provision",
-        env={"TF_PLUGIN_DIR": str(emulator.plugin_dir())},
+        env={"TF_PLUGIN_DIR": str(aws.plugin_dir())},
     )
     assert result.returncode == 4, result.stderr
     assert f"terraform apply rejected var file {bad}" in _err(result)
@@ -147,10 +147,10 @@ def test_failed_apply_reports_terraform_errors(
     run_deploy, terraform_copy: Path, tmp_path: Path
 ) -> None:
     # AWS unreachable (a closed loopback port, one retry): the apply itself fails.
-    emulator.write_override(terraform_copy, "http://127.0.0.1:9", max_retries=1)
-    good = emulator.write_var_file(
+    aws.write_override(terraform_copy, "http://127.0.0.1:9", max_retries=1)
+    good = aws.write_var_file(
         tmp_path / "good.tfvars.json",
-        emulator.emulator_vars(emulator.ssh_public_key(tmp_path), "ami-12345678"),
+        aws.emulator_vars(aws.ssh_public_key(tmp_path), "ami-12345678"),
     )
     result = run_deploy(
         "--terraform-dir",
@@ -159,7 +159,7 @@ def test_failed_apply_reports_terraform_errors(
         str(good),
         "up",
         "--no-provision",
-        env={"TF_PLUGIN_DIR": str(emulator.plugin_dir())},
+        env={"TF_PLUGIN_DIR": str(aws.plugin_dir())},
     )
     assert result.returncode == 5, result.stderr
     assert "terraform apply failed (exit 1)" in _err(result)
@@ -339,11 +339,11 @@ def test_provision_runs_site_yml_with_the_inventory(run_deploy, tmp_path: Path) 
     result = run_deploy("provision", "--", "-e", "@vault.yml", env={"ANSIBLE_PLAYBOOK": str(fake)})
     assert result.returncode == 0, result.stderr
     cwd, *args = record.read_text().splitlines()
-    assert cwd == str(emulator.REPO / "ansible")
+    assert cwd == str(aws.REPO / "ansible")
     assert args == [
         "-i",
         str(inventory),
-        str(emulator.REPO / "ansible/site.yml"),
+        str(aws.REPO / "ansible/site.yml"),
         "-e",
         "@vault.yml",
     ]

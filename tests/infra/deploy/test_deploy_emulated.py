@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.infra.terraform import emulator
+from tests.support import aws
 
 
 @pytest.fixture(scope="module")
 def aws_endpoint() -> Iterator[str]:
-    with emulator.moto_server() as endpoint:
+    with aws.moto_server() as endpoint:
         yield endpoint
 
 
@@ -106,20 +106,20 @@ def check_inventory(outputs: dict, inventory: dict, key: Path) -> None:
 
 
 def test_plan_up_inspect_down(run_deploy, tmp_path: Path, aws_endpoint: str) -> None:
-    workdir = emulator.copy_module(emulator.TERRAFORM_SRC, tmp_path / "terraform")
-    emulator.write_override(workdir, aws_endpoint)
-    public_key = emulator.ssh_public_key(tmp_path)
+    workdir = aws.copy_module(aws.TERRAFORM_SRC, tmp_path / "terraform")
+    aws.write_override(workdir, aws_endpoint)
+    public_key = aws.ssh_public_key(tmp_path)
     key = tmp_path / "id_ed25519"
-    variables = emulator.emulator_vars(
+    variables = aws.emulator_vars(
         public_key,
-        emulator.first_ami(aws_endpoint),
+        aws.first_ami(aws_endpoint),
         name="flaskmt-e2e",
         database_mode="managed",  # RDS: moto applies it
         cache_mode="ec2",  # ElastiCache: plan-only in moto
         app_instance_count=3,
     )
-    var_file = emulator.write_var_file(tmp_path / "emulated.tfvars.json", variables)
-    env = {"TF_PLUGIN_DIR": str(emulator.plugin_dir())}
+    var_file = aws.write_var_file(tmp_path / "emulated.tfvars.json", variables)
+    env = {"TF_PLUGIN_DIR": str(aws.plugin_dir())}
     common = ("--terraform-dir", str(workdir), "--var-file", str(var_file), "--ssh-key", str(key))
 
     plan = run_deploy(*common, "plan", env=env)
@@ -133,15 +133,15 @@ def test_plan_up_inspect_down(run_deploy, tmp_path: Path, aws_endpoint: str) -> 
     try:
         assert up.returncode == 0, up.stderr
         # What Terraform and the emulator say, read independently of the deploy CLI.
-        raw = json.loads(emulator.terraform(workdir, "output", "-json").stdout)
+        raw = json.loads(aws.terraform(workdir, "output", "-json").stdout)
         outputs = {name: item["value"] for name, item in raw.items()}
         assert len(outputs["app_hosts"]) == 3
-        state = emulator.terraform(workdir, "state", "pull").stdout
-        check_resources(outputs, emulator.aws_query(aws_endpoint, "snapshot"), variables, state)
+        state = aws.terraform(workdir, "state", "pull").stdout
+        check_resources(outputs, aws.aws_query(aws_endpoint, "snapshot"), variables, state)
         check_inventory(outputs, yaml.safe_load((tmp_path / "inventory.yml").read_text()), key)
     finally:
         started = time.monotonic()
         down = run_deploy(*common, "down", "--yes", env=env)
         print(f"deploy down (terraform destroy): {time.monotonic() - started:.0f} s")
     assert down.returncode == 0, down.stderr
-    assert emulator.leftovers(aws_endpoint) == {}
+    assert aws.leftovers(aws_endpoint) == {}

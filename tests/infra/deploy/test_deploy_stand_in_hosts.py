@@ -23,9 +23,21 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.infra.deploy.conftest import FakeTerraform
-from tests.infra.terraform import emulator
-from tests.support.need import ensure_debian_packages, need
+from tests.support import aws
+from tests.support.ansible import (
+    Runner,
+    ansible_env,
+    ensure_ansible_venv,
+    extra_ca_certificates,
+    recap,
+    write_vault,
+)
+from tests.support.apt import ensure_debian_packages
+from tests.support.fake_terraform import FakeTerraform
+from tests.support.hosts import boot_hosts, ensure_host_image
+from tests.support.need import need
+from tests.support.timing import phase, record_phase
+from tests.support.web import create_link, follow
 
 NAMES = ["bastion", "lb", "app1", "app2", "db", "cache"]
 MANAGED_NAMES = ["bastion", "lb", "app1", "app2", "managed"]
@@ -59,10 +71,8 @@ def test_ansible_reaches_every_host_through_the_bastion(
 ) -> None:
     need(os.geteuid() == 0, "booting stand-in hosts needs root (rootful podman)")
     ensure_debian_packages("podman", "openssh-client")
-    from tests.infra.ansible.hosts import boot_hosts, ensure_engine
-    from tests.infra.ansible.tooling import ansible_env, ensure_ansible_venv
 
-    ensure_engine()
+    ensure_host_image()
     bin_dir = ensure_ansible_venv()
     with boot_hosts(NAMES, prefix="fmt-dep") as hosts:
         fake_terraform.outputs(_outputs(hosts.address, hosts.user))
@@ -105,19 +115,14 @@ class DeployFlow:
     run_deploy: Callable[..., subprocess.CompletedProcess]
     fake_terraform: FakeTerraform
     workdir: Path
-    record_phase: Callable[[str, float], None]
     bin_dir: Path  # the Ansible venv's bin/
 
     def __post_init__(self) -> None:
-        from tests.infra.ansible.tooling import write_vault
-
         # Secrets as in production: an encrypted vault in the inventory's group_vars/all/.
         self.inventory = self.workdir / "aws" / "hosts.yml"
         self.password_file, self.redis_password = write_vault(self.inventory.parent, self.bin_dir)
 
     def _env(self, extra: Mapping[str, str]) -> dict[str, str]:
-        from tests.infra.ansible.tooling import ansible_env
-
         # Ansible from its pinned venv, without colours; host keys are checked as the inventory
         # says (accept-new into the environment's known_hosts), not turned off as elsewhere.
         env = {
@@ -129,8 +134,6 @@ class DeployFlow:
         return {**env, **self.fake_terraform.env, **extra}
 
     def _vars_file(self, trusted_certificates: Sequence[str]) -> Path:
-        from tests.infra.ansible.tooling import extra_ca_certificates
-
         # What only this machine needs: its proxy's CA for pip on the hosts, a private archive
         # cache; plus certificates the hosts must trust.
         path = self.workdir / "test-vars.yml"
@@ -149,9 +152,6 @@ class DeployFlow:
     ) -> None:
         """The three steps, then a link created and followed through nginx, served by every
         app host."""
-        from tests.infra.ansible.tooling import recap
-        from tests.infra.ansible.web import create_link, follow
-
         label = f"deploy ({outputs['database']['mode']})"
         self.fake_terraform.outputs(outputs)  # before _env: the outputs travel in it
         full_env = self._env(env or {})
@@ -164,15 +164,14 @@ class DeployFlow:
         written = self.run_deploy(*options, "inventory", env=full_env)
         assert written.returncode == 0, written.stderr
 
-        start = time.monotonic()
-        provision = self.run_deploy(
-            *options, "provision", "--",
-            "--vault-password-file", str(self.password_file),
-            "-e", f"@{self._vars_file(trusted_certificates)}",
-            env=full_env,
-            timeout=2400,
-        )  # fmt: skip
-        self.record_phase(f"{label}: provision via the bastion", time.monotonic() - start)
+        with phase(f"{label}: provision via the bastion"):
+            provision = self.run_deploy(
+                *options, "provision", "--",
+                "--vault-password-file", str(self.password_file),
+                "-e", f"@{self._vars_file(trusted_certificates)}",
+                env=full_env,
+                timeout=2400,
+            )  # fmt: skip
         output = provision.stdout + provision.stderr
         assert provision.returncode == 0, output[-6000:]
         counters = recap(provision.stdout)
@@ -182,9 +181,8 @@ class DeployFlow:
         assert all(c["failed"] == c["unreachable"] == 0 for c in counters.values()), counters
 
         base_url = outputs["public_url"]
-        start = time.monotonic()
-        smoke = self.run_deploy(*options, "smoke", "--url", base_url, env=full_env)
-        self.record_phase(f"{label}: smoke", time.monotonic() - start)
+        with phase(f"{label}: smoke"):
+            smoke = self.run_deploy(*options, "smoke", "--url", base_url, env=full_env)
         assert smoke.returncode == 0, smoke.stdout + smoke.stderr
         # Ready means PostgreSQL answers; "ok" (not "degraded") with the Redis backend means
         # the app reaches Redis too.
@@ -200,24 +198,19 @@ class DeployFlow:
 
 
 @pytest.fixture
-def deploy_flow(run_deploy, fake_terraform, tmp_path: Path, record_phase) -> DeployFlow:
+def deploy_flow(run_deploy, fake_terraform, tmp_path: Path) -> DeployFlow:
     need(os.geteuid() == 0, "booting stand-in hosts needs root (rootful podman)")
     need(shutil.which("git") is not None, "git is needed to build the release archive")
     ensure_debian_packages("podman", "openssh-client", "openssl")
-    from tests.infra.ansible.hosts import ensure_engine
-    from tests.infra.ansible.tooling import ensure_ansible_venv
-
-    ensure_engine()
-    return DeployFlow(run_deploy, fake_terraform, tmp_path, record_phase, ensure_ansible_venv())
+    ensure_host_image()
+    return DeployFlow(run_deploy, fake_terraform, tmp_path, ensure_ansible_venv())
 
 
 @pytest.mark.timeout(2700)  # a full site.yml run with package installs, on shared cores
 def test_deploy_provisions_and_smoke_tests_the_ec2_topology(deploy_flow: DeployFlow) -> None:
-    from tests.infra.ansible.hosts import boot_hosts
-
     start = time.monotonic()
     with boot_hosts(NAMES, prefix="fmt-dprov") as hosts:
-        deploy_flow.record_phase("deploy (ec2): boot 6 stand-in hosts", time.monotonic() - start)
+        record_phase("deploy (ec2): boot 6 stand-in hosts", time.monotonic() - start)
         deploy_flow.provision_and_smoke(hosts, _outputs(hosts.address, hosts.user))
 
 
@@ -245,7 +238,7 @@ def _rds_secret(bin_dir: Path, endpoint: str, username: str, password: str) -> s
     result = subprocess.run(
         [str(bin_dir / "python"), "-c", script, endpoint, username],
         input=password,
-        env=emulator.terraform_env(),
+        env=aws.terraform_env(),
         capture_output=True,
         text=True,
         check=True,
@@ -260,14 +253,11 @@ def test_deploy_provisions_and_smoke_tests_the_managed_topology(
     """RDS and ElastiCache, as `deploy up` builds them by default: no db or cache host, TLS to
     both, the database password read from Secrets Manager (not the vault), the AUTH token from
     the vault."""
-    from tests.infra.ansible.hosts import boot_hosts
-    from tests.infra.ansible.tooling import Runner
-
     tools = deploy_flow.bin_dir
     db_password = secrets.token_hex(16)  # differs from the vault's: only the secret can work
     start = time.monotonic()
-    with emulator.moto_server() as endpoint, boot_hosts(MANAGED_NAMES, prefix="fmt-dman") as hosts:
-        deploy_flow.record_phase("deploy (managed): boot 5 hosts", time.monotonic() - start)
+    with aws.moto_server() as endpoint, boot_hosts(MANAGED_NAMES, prefix="fmt-dman") as hosts:
+        record_phase("deploy (managed): boot 5 hosts", time.monotonic() - start)
         managed = hosts.address("managed")
         cert, key = _self_signed_certificate(tmp_path, managed)
         secret_arn = _rds_secret(tools, endpoint, "flaskmt", db_password)
@@ -283,7 +273,6 @@ def test_deploy_provisions_and_smoke_tests_the_managed_topology(
             str(HERE / "managed_services.yml"), "-e", json.dumps(standin_vars),
             label="deploy (managed): stand-in services",
         )  # fmt: skip
-        deploy_flow.record_phase("deploy (managed): stand-in services", prepared.seconds)
         assert prepared.returncode == 0, prepared.tail()
 
         outputs = _outputs(

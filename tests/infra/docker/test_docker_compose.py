@@ -9,7 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from docker_stack import REPO, REQUIRED_SECRETS, TIMINGS, Stack, run, short_ids
+
+from tests.support.compose import REQUIRED_SECRETS, Stack, short_ids
+from tests.support.paths import REPO
+from tests.support.procs import run
+from tests.support.timing import record_phase
 
 # The first test builds the engine and the images on a fresh machine (several minutes under load).
 pytestmark = pytest.mark.timeout(1800)
@@ -20,7 +24,7 @@ def running_stack(built_stack: Stack) -> Iterator[Stack]:
     """The stack up with its default 2 replicas (a no-op when it already is)."""
     started = time.monotonic()
     built_stack.compose("up", "-d", "--wait", "--scale", "app=2", timeout=600)
-    TIMINGS.setdefault("first_up_s", time.monotonic() - started)
+    record_phase("docker: compose up -d --wait (2 replicas)", time.monotonic() - started)
     yield built_stack
 
 

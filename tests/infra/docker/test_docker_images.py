@@ -7,7 +7,9 @@ import secrets
 import time
 
 import pytest
-from docker_stack import APP_IMAGE, Stack, run
+
+from tests.support.compose import APP_IMAGE, Stack
+from tests.support.procs import run
 
 # The first test builds the engine and the images on a fresh machine (several minutes under load).
 pytestmark = pytest.mark.timeout(1800)

@@ -2,41 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from docker_stack import REPO, run
 
-from tests.support.need import ensure_debian_packages, need
+from tests.support.apt import ensure_debian_packages
+from tests.support.need import need
+from tests.support.paths import REPO
+from tests.support.procs import run
+from tests.support.venvs import tool_venv
 
 # The first test builds the engine and the images on a fresh machine (several minutes under load).
 pytestmark = pytest.mark.timeout(1800)
 
-LINT_REQUIREMENTS = REPO / "docker" / "lint-requirements.txt"
-
-
-def _checkov() -> Path:
-    """checkov in its own venv (it pins many packages), keyed by the pinned requirements."""
-    digest = hashlib.sha256(LINT_REQUIREMENTS.read_bytes()).hexdigest()[:12]
-    venv = Path.home() / ".cache" / "flask-multitier" / f"checkov-{digest}"
-    checkov = venv / "bin" / "checkov"
-    if not checkov.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [str(venv / "bin" / "pip"), "install", "-q", "-r", str(LINT_REQUIREMENTS)],
-            check=True,
-            timeout=900,
-        )
-    return checkov
+CHECKOV_REQUIREMENTS = REPO / "tools" / "requirements" / "checkov.txt"
 
 
 def test_checkov_finds_no_failed_dockerfile_check() -> None:
-    checkov = _checkov()
+    checkov = tool_venv("checkov", CHECKOV_REQUIREMENTS) / "bin" / "checkov"
     result = run(
         [str(checkov), "--framework", "dockerfile", "-d", "docker", "-o", "json", "--quiet"],
         check=False,
@@ -58,8 +42,7 @@ def test_shell_scripts_pass_shellcheck() -> None:
     ensure_debian_packages("shellcheck")
     need(shutil.which("shellcheck") is not None, "shellcheck is not installed")
     scripts = [
-        REPO / "tests" / "infra" / "engine.sh",
-        *sorted((REPO / "tests" / "infra" / "engine").rglob("*.sh")),
+        *sorted((REPO / "tools").rglob("*.sh")),
         *sorted((REPO / "docker").rglob("*.sh")),
     ]
     run(["shellcheck", *map(str, scripts)])

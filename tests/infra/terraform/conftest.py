@@ -7,21 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.terraform import emulator
+from tests.support import aws
 
 
 @pytest.fixture(scope="session")
 def plugin_dir() -> Path:
-    return emulator.plugin_dir()
+    return aws.plugin_dir()
 
 
 @pytest.fixture(scope="module")
 def aws_endpoint() -> Iterator[str]:
     """A fresh moto server for each test module (state never leaks between modules)."""
-    with emulator.moto_server() as endpoint:
+    with aws.moto_server() as endpoint:
         yield endpoint
 
 
 @pytest.fixture(scope="module")
 def ssh_public_key(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return emulator.ssh_public_key(tmp_path_factory.mktemp("ssh"))
+    return aws.ssh_public_key(tmp_path_factory.mktemp("ssh"))

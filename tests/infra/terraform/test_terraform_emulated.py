@@ -10,22 +10,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.infra.terraform import emulator
+from tests.support import aws
 
 
 def _workdir(tmp_path: Path, endpoint: str, plugin_dir: Path, variables: dict) -> Path:
-    workdir = emulator.copy_module(emulator.TERRAFORM_SRC, tmp_path / "terraform")
-    emulator.write_override(workdir, endpoint)
-    emulator.write_var_file(workdir / "emulator.tfvars.json", variables)
-    emulator.terraform(workdir, "init", "-input=false", f"-plugin-dir={plugin_dir}")
+    workdir = aws.copy_module(aws.TERRAFORM_SRC, tmp_path / "terraform")
+    aws.write_override(workdir, endpoint)
+    aws.write_var_file(workdir / "aws.tfvars.json", variables)
+    aws.terraform(workdir, "init", "-input=false", f"-plugin-dir={plugin_dir}")
     return workdir
 
 
 def _planned_types(workdir: Path) -> dict[str, int]:
-    emulator.terraform(
-        workdir, "plan", "-input=false", "-var-file=emulator.tfvars.json", "-out=tfplan"
+    aws.terraform(
+        workdir, "plan", "-input=false", "-var-file=aws.tfvars.json", "-out=tfplan"
     )
-    plan = json.loads(emulator.terraform(workdir, "show", "-json", "tfplan").stdout)
+    plan = json.loads(aws.terraform(workdir, "show", "-json", "tfplan").stdout)
     counts: dict[str, int] = {}
     for change in plan["resource_changes"]:
         if change["change"]["actions"] == ["create"]:
@@ -36,8 +36,8 @@ def _planned_types(workdir: Path) -> dict[str, int]:
 def test_plan_with_managed_cache_and_database(
     tmp_path: Path, aws_endpoint: str, plugin_dir: Path, ssh_public_key: str
 ) -> None:
-    variables = emulator.emulator_vars(
-        ssh_public_key, emulator.first_ami(aws_endpoint), cache_mode="managed", app_instance_count=3
+    variables = aws.emulator_vars(
+        ssh_public_key, aws.first_ami(aws_endpoint), cache_mode="managed", app_instance_count=3
     )
     counts = _planned_types(_workdir(tmp_path, aws_endpoint, plugin_dir, variables))
     assert counts["aws_elasticache_replication_group"] == 1
@@ -58,10 +58,10 @@ def test_bad_variables_are_refused_with_a_clear_message(
         "nat_gateway_mode": "two",
         "name": "Has_Capitals",
     }
-    variables = {**emulator.emulator_vars(ssh_public_key, "ami-12345678"), **bad}
+    variables = {**aws.emulator_vars(ssh_public_key, "ami-12345678"), **bad}
     workdir = _workdir(tmp_path, aws_endpoint, plugin_dir, variables)
-    result = emulator.terraform(
-        workdir, "plan", "-input=false", "-var-file=emulator.tfvars.json", check=False
+    result = aws.terraform(
+        workdir, "plan", "-input=false", "-var-file=aws.tfvars.json", check=False
     )
     assert result.returncode == 1
     errors = " ".join(result.stderr.split())

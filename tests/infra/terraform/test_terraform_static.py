@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.terraform import emulator
-from tests.infra.terraform.emulator import HERE, TERRAFORM_SRC
+from tests.support import aws
+from tests.support.aws import TERRAFORM_SRC
+from tests.support.paths import REPO
+from tests.support.venvs import tool_venv
 
 MODULES = sorted(p.name for p in (TERRAFORM_SRC / "modules").iterdir() if p.is_dir())
 MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
@@ -24,18 +26,18 @@ def test_every_expected_module_exists() -> None:
 
 
 def test_fmt_check() -> None:
-    result = emulator.terraform(TERRAFORM_SRC, "fmt", "-check", "-recursive", "-diff", check=False)
+    result = aws.terraform(TERRAFORM_SRC, "fmt", "-check", "-recursive", "-diff", check=False)
     assert result.returncode == 0, f"terraform fmt would change:\n{result.stdout}{result.stderr}"
 
 
 @pytest.mark.parametrize("module", ["root", *MODULES])
 def test_validate(module: str, tmp_path: Path, plugin_dir: Path) -> None:
     src = TERRAFORM_SRC if module == "root" else TERRAFORM_SRC / "modules" / module
-    workdir = emulator.copy_module(src, tmp_path / module)
-    emulator.terraform(
+    workdir = aws.copy_module(src, tmp_path / module)
+    aws.terraform(
         workdir, "init", "-backend=false", "-input=false", f"-plugin-dir={plugin_dir}"
     )
-    result = emulator.terraform(workdir, "validate", "-json", check=False)
+    result = aws.terraform(workdir, "validate", "-json", check=False)
     report = json.loads(result.stdout)
     assert report["valid"], json.dumps(report["diagnostics"], indent=2)
     assert report["warning_count"] == 0, json.dumps(report["diagnostics"], indent=2)
@@ -72,7 +74,7 @@ def test_outputs_have_descriptions_and_no_secrets() -> None:
 
 
 def test_checkov_passes_with_reasoned_suppressions(tmp_path: Path) -> None:
-    venv = emulator.tool_venv("checkov", HERE / "requirements-checkov.txt")
+    venv = tool_venv("checkov", REPO / "tools" / "requirements" / "checkov.txt")
     result = subprocess.run(
         [
             str(venv / "bin/checkov"),

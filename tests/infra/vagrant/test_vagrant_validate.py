@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.vagrant.harness import REPO, vagrant, vagrant_env
+from tests.support.paths import REPO
+from tests.support.vagrant import run_vagrant, vagrant_env
 
 TOPOLOGIES = ("single", "layered")
 
@@ -32,7 +33,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 def test_vagrantfile_validates_with_libvirt(
     vagrant_ready: None, tmp_path: Path, topology: str
 ) -> None:
-    result = vagrant("validate", env=_env(tmp_path, FLASK_MT_TOPOLOGY=topology))
+    result = run_vagrant("validate", env=_env(tmp_path, FLASK_MT_TOPOLOGY=topology))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "validated successfully" in result.stdout
 
@@ -47,7 +48,7 @@ def test_vagrantfile_validates_with_virtualbox(
         VAGRANT_DEFAULT_PROVIDER="virtualbox",
         PATH=f"{fake_virtualbox}:{vagrant_env(tmp_path)['PATH']}",
     )
-    result = vagrant("validate", env=env)
+    result = run_vagrant("validate", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -66,7 +67,7 @@ def test_the_virtualbox_check_is_real(
         VAGRANT_DEFAULT_PROVIDER="virtualbox",
         PATH=f"{fake_virtualbox}:{vagrant_env(tmp_path)['PATH']}",
     )
-    result = vagrant("validate", env=env, cwd=project)
+    result = run_vagrant("validate", env=env, cwd=project)
     assert result.returncode != 0
     assert "memroy" in result.stdout + result.stderr
 
@@ -74,7 +75,7 @@ def test_the_virtualbox_check_is_real(
 def test_layered_topology_defines_one_machine_per_layer(
     vagrant_ready: None, tmp_path: Path
 ) -> None:
-    result = vagrant("status", env=_env(tmp_path, FLASK_MT_TOPOLOGY="layered"))
+    result = run_vagrant("status", env=_env(tmp_path, FLASK_MT_TOPOLOGY="layered"))
     assert result.returncode == 0, result.stdout + result.stderr
     machines = [line.split()[0] for line in result.stdout.splitlines() if "not created" in line]
     assert machines == ["lb", "app1", "app2", "db", "cache"]
@@ -94,6 +95,6 @@ def test_layered_topology_defines_one_machine_per_layer(
 def test_bad_settings_are_refused_with_a_clear_message(
     vagrant_ready: None, tmp_path: Path, variable: str, value: str, message: str
 ) -> None:
-    result = vagrant("validate", env=_env(tmp_path, **{variable: value}))
+    result = run_vagrant("validate", env=_env(tmp_path, **{variable: value}))
     assert result.returncode != 0
     assert message in result.stdout + result.stderr

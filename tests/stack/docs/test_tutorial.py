@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.stack.docs.tutorial import Block, Section, runnable_sections
-from tests.support.need import ensure_debian_packages
-from tests.support.services import STACK_REDIS_URL, free_port, scratch_database
+from tests.support.apt import ensure_debian_packages
+from tests.support.ports import free_port
+from tests.support.services import STACK_REDIS_URL, scratch_database
+from tests.support.tutorial import Block, Section, runnable_sections
 
 ROOT = Path(__file__).resolve().parents[3]
 TUTORIAL = ROOT / "docs" / "tutorial.md"

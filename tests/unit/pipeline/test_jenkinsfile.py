@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.unit.pipeline.conftest import ROOT
+from tests.support.paths import REPO as ROOT
 
 JENKINSFILE = ROOT / "Jenkinsfile"
 

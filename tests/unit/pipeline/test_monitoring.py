@@ -12,7 +12,8 @@ from pathlib import Path
 from prometheus_client import REGISTRY
 
 from app import metrics  # noqa: F401  (registers the app's metrics)
-from tests.unit.pipeline.conftest import ROOT, load_yaml
+from tests.support.paths import REPO as ROOT
+from tests.support.paths import load_yaml
 
 MONITORING = ROOT / "monitoring"
 DASHBOARD = MONITORING / "grafana" / "dashboards" / "flask-multitier.json"

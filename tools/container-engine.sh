@@ -1,60 +1,54 @@
 #!/usr/bin/env bash
-# tests/infra/engine.sh - the project's container-engine harness for the infra test tier.
+# tools/container-engine.sh - `docker compose` on a machine that has no Docker engine.
 #
-# Owned by the Docker layer (issue 4). Other layers CALL it; please do not edit it, ask instead.
-#
-# When a real Docker engine answers (`docker info` works), every subcommand except `mode` and
-# `systemd-base` does nothing: the tests simply use Docker. Otherwise it runs rootful podman
-# behind the Docker API (podman 4.3 from Debian 12) and applies the host workarounds below.
-# Host-specific workarounds live ONLY here (and in tests/infra/engine/), never in docker/ or
-# compose.yaml. Background: /work/shared/notes/container-engine.md.
+# When a real Docker engine answers (`docker info` works), every subcommand except `mode` does
+# nothing: compose simply uses Docker. Otherwise it runs rootful podman (Debian 12's 4.3) behind
+# the Docker API, applies the host workarounds below, and builds local stand-ins for the public
+# base images compose.yaml names, for machines that reach no container registry.
+# `make images` / `make compose-up` and the Docker tests call it; docs/docker.md explains it.
 #
 # Subcommands:
-#   mode                 print "docker" (a real engine answers) or "podman" (this harness)
-#   setup                idempotent host prep: apt packages, WA1-WA3 below, podman API socket,
-#                        compose v2 plugin, health ticker (WA4). Safe to run concurrently.
-#   base                 localhost/debian:bookworm-slim from debootstrap (skipped if present;
-#                        FORCE_BASE=1 rebuilds). Needs `setup` first.
-#   standins             local stand-ins for the public base images compose.yaml defaults to:
-#                        postgres, redis, nginx built FROM the debootstrap base (which itself
-#                        stands in for debian:bookworm-slim), and distroless python3-debian12
-#                        unpacked from the same Debian 12 packages distroless is made of.
-#                        FORCE_STANDINS=1 rebuilds the distroless one.
-#   systemd-base KEY.pub build localhost/debian-systemd:bookworm (systemd + sshd + python3 + sudo)
-#                        with KEY.pub as root's authorized key; boot it with
-#                        `podman run -d --systemd=always -p PORT:22 localhost/debian-systemd:bookworm`.
-#   env                  print `export ...` lines for the tests: DOCKER_HOST, DOCKER_BUILDKIT=0,
-#                        BUILDAH_FORMAT=docker and the *_IMAGE build args naming the stand-ins
-#                        (prints nothing when a real Docker engine answers).
-#   teardown             stop the background helpers `setup` started (API service, ticker).
-#                        Images and other people's containers are left alone.
-#   status               show what is running.
+#   mode        print "docker" (a real engine answers) or "podman" (this tool)
+#   setup       idempotent host prep: apt packages, WA1-WA3 below, podman API socket, compose v2
+#               plugin, health ticker (WA4). Safe to run concurrently.
+#   base        localhost/debian:bookworm-slim from debootstrap (kept once built; FORCE_BASE=1
+#               rebuilds). Needs `setup` first.
+#   standins    local stand-ins for the public base images compose.yaml defaults to: postgres,
+#               redis, nginx built FROM the debootstrap base (itself a stand-in for
+#               debian:bookworm-slim), and distroless python3-debian12 unpacked from the same
+#               Debian 12 packages distroless is made of. FORCE_STANDINS=1 rebuilds the latter.
+#   env         print `export ...` lines: DOCKER_HOST, DOCKER_BUILDKIT=0, BUILDAH_FORMAT=docker and
+#               the *_IMAGE build args naming the stand-ins (nothing when a real Docker answers).
+#   teardown    stop the background helpers `setup` started (API service, ticker). Images and
+#               containers are left alone.
+#   status      show what is running.
 #
-# Typical use:  tests/infra/engine.sh setup && tests/infra/engine.sh base \
-#               && eval "$(tests/infra/engine.sh env)" && docker compose ...
+# Typical use:  tools/container-engine.sh setup && tools/container-engine.sh base \
+#               && eval "$(tools/container-engine.sh env)" && docker compose ...
 #
-# Host workarounds (all specific to this Firecracker VM, see the notes for the evidence):
-#   WA1 cgroup-hybrid   crun refuses a cgroup v1/v2 hybrid host while cgroup2 still owns a
-#                       controller (here hugetlb): bind each such controller to its own v1 mount.
-#   WA2 ulimits         root lacks CAP_SYS_RESOURCE, so podman's default rlimits cannot be set:
+# Host workarounds, each for a condition `setup` finds on the host:
+#   WA1 cgroup-hybrid   a cgroup v1/v2 hybrid layout where cgroup2 still owns a controller (e.g.
+#                       hugetlb not mounted as v1): crun refuses such a host, so each such
+#                       controller is bound to its own v1 mount.
+#   WA2 ulimits         root without CAP_SYS_RESOURCE cannot raise rlimits to podman's defaults:
 #                       containers.conf default_ulimits at (or below) the host's hard limits.
 #   WA3 docker-format   BUILDAH_FORMAT=docker: the OCI image format drops HEALTHCHECK.
-#   WA4 health-ticker   podman schedules healthchecks with systemd timers and PID 1 here is not
-#                       systemd, so health stays "starting" forever and compose's
-#                       service_healthy hangs: a loop runs `podman healthcheck run` every 2 s.
+#   WA4 health-ticker   podman schedules healthchecks with systemd timers; when PID 1 is not
+#                       systemd no check ever runs and compose's service_healthy hangs: a loop
+#                       runs `podman healthcheck run` every 2 s.
 #   WA5 no-buildkit     DOCKER_BUILDKIT=0: compose v2 otherwise boots a buildkit container from
-#                       docker.io (unreachable); podman's classic /build endpoint works.
-#   WA6 compose-plugin  no compose v2 on bookworm: the Go plugin from trixie's docker-compose .deb
-#                       (depends only on libc6 >= 2.34), fetched with a private apt config.
+#                       docker.io; podman's classic /build endpoint needs no registry.
+#   WA6 compose-plugin  Debian 12 ships no compose v2: the Go plugin from trixie's docker-compose
+#                       .deb (depends only on libc6 >= 2.34), fetched with a private apt config.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ENGINE_DIR="$HERE/engine"
+ENGINE_DIR="$HERE/container-engine"
 STATE=/run/flask-multitier-engine           # pid files and the lock (tmpfs: gone after a reboot)
-CACHE=/var/cache/flask-multitier-engine     # trixie apt lists, debootstrap scratch
+# trixie apt lists, debootstrap scratch: under the project's one cache root (`make clean-cache`)
+CACHE="${FLASK_MT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flask-multitier}/container-engine"
 SOCK=/run/podman/podman.sock
 BASE_IMAGE=localhost/debian:bookworm-slim
-SYSTEMD_IMAGE=localhost/debian-systemd:bookworm
 STANDIN_PREFIX=localhost/flask-multitier-standin
 COMPOSE_PLUGIN=/usr/local/lib/docker/cli-plugins/docker-compose
 APT_PACKAGES=(podman buildah debootstrap crun netavark aardvark-dns slirp4netns uidmap iptables
@@ -71,7 +65,7 @@ real_docker() {
 
 mode() { if real_docker; then echo docker; else echo podman; fi; }
 
-with_lock() {  # serialise host changes between concurrent callers (tests run in parallel here)
+with_lock() {  # serialise host changes between concurrent callers (e.g. parallel test workers)
   mkdir -p "$STATE"
   exec 9>"$STATE/lock"
   flock -w 600 9 || die "timed out waiting for $STATE/lock"
@@ -116,11 +110,11 @@ wa2_ulimits() {
   fi
   nofile=$(ulimit -Hn); nproc=$(ulimit -Hu)
   [ "$nofile" = unlimited ] && nofile=1048576
-  # the OCI runtime inherits podman's own nproc limit (32768 here), not the shell's
+  # the OCI runtime inherits podman's own nproc limit (at most 32768), not the shell's
   if [ "$nproc" = unlimited ] || [ "$nproc" -gt 32768 ]; then nproc=32768; fi
   mkdir -p /etc/containers
   cat >>"$conf" <<EOF
-# WA2 ulimits (tests/infra/engine.sh): no CAP_SYS_RESOURCE on this host, so container rlimits
+# WA2 ulimits (tools/container-engine.sh): root lacks CAP_SYS_RESOURCE, so container rlimits
 # must stay within the host's hard limits; a --ulimit flag replaces this whole list.
 [containers]
 default_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]
@@ -325,25 +319,6 @@ build_standins() {
   build_distroless_python3
 }
 
-systemd_base() {
-  local key=${1:-}
-  [ -n "$key" ] || die "usage: $0 systemd-base KEYFILE.pub"
-  [ -r "$key" ] || die "systemd-base: cannot read public key file '$key'"
-  grep -qE '^(ssh-(ed25519|rsa)|ecdsa-sha2-[a-z0-9-]+) ' "$key" \
-    || die "systemd-base: '$key' does not look like an OpenSSH public key"
-  command -v podman >/dev/null || die "podman missing: run '$0 setup' first"
-  podman image exists "$BASE_IMAGE" || build_base
-  with_lock
-  local ctx
-  ctx=$(mktemp -d)
-  cp "$ENGINE_DIR/systemd/Dockerfile" "$ctx/Dockerfile"
-  install -m 600 "$key" "$ctx/authorized_keys"
-  BUILDAH_FORMAT=docker podman build -q --format docker --build-arg "BASE_IMAGE=$BASE_IMAGE" \
-    -t "$SYSTEMD_IMAGE" "$ctx" >/dev/null || { rm -rf "$ctx"; die "systemd-base build failed"; }
-  rm -rf "$ctx"
-  log "systemd-base: $SYSTEMD_IMAGE ready (authorized key from $key)"
-}
-
 print_env() {
   real_docker && return 0
   cat <<EOF
@@ -395,9 +370,8 @@ case "${1:-}" in
   setup) setup ;;
   base) build_base ;;
   standins) build_standins ;;
-  systemd-base) shift; systemd_base "${1:-}" ;;
   env) print_env ;;
   teardown) teardown ;;
   status) status ;;
-  *) echo "usage: $0 {mode|setup|base|standins|systemd-base KEY.pub|env|teardown|status}" >&2; exit 2 ;;
+  *) echo "usage: $0 {mode|setup|base|standins|env|teardown|status}" >&2; exit 2 ;;
 esac

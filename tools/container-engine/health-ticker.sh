@@ -1,7 +1,7 @@
 #!/bin/sh
-# WA4 health-ticker (started and stopped by tests/infra/engine.sh; see the WA4 note there).
-# Podman 4.3 schedules HEALTHCHECKs with transient systemd timers; PID 1 on this host is not
-# systemd, so no check ever runs. This loop runs each running container's check every
+# WA4 health-ticker (started and stopped by tools/container-engine.sh; see the WA4 note there).
+# Podman 4.3 schedules HEALTHCHECKs with transient systemd timers; where PID 1 is not systemd,
+# no check ever runs. This loop runs each running container's check every
 # HEALTH_TICK seconds instead. Per-container interval/start_period are not honoured; retries are.
 while :; do
   for id in $(podman ps -q --filter health=starting) $(podman ps -q --filter health=unhealthy) \

@@ -1,29 +1,25 @@
-"""The controller-side Ansible tools, in their own virtualenv (pinned in ansible/requirements.txt).
-
-The venv lives outside the repository, keyed by the requirements file's hash, so it is built once
-per machine and rebuilt when a pin changes (mk/ansible.mk uses the same path).
-"""
+"""Ansible on the controller for the tests: its pinned venv, playbook runs logged to files with
+their PLAY RECAP read back, and a fresh encrypted vault."""
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import os
 import re
 import secrets
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[3]
+from tests.support.paths import REPO
+from tests.support.timing import record_phase
+from tests.support.venvs import tool_venv
+
 ANSIBLE_DIR = REPO / "ansible"
 REQUIREMENTS = ANSIBLE_DIR / "requirements.txt"
 CA_DIR = Path("/usr/local/share/ca-certificates")
-STATE_DIR = Path(os.environ.get("FLASK_MT_TEST_STATE", "/var/tmp/flask-multitier-ansible"))
 RECAP = re.compile(
     r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
     r"\s+failed=(?P<failed>\d+)",
@@ -31,27 +27,9 @@ RECAP = re.compile(
 )
 
 
-def venv_dir() -> Path:
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:8]
-    return STATE_DIR / f"venv-{digest}"
-
-
 def ensure_ansible_venv() -> Path:
-    """Create the venv once (under a lock: several test sessions may ask); return its bin/."""
-    venv = venv_dir()
-    done = venv / ".installed"
-    STATE_DIR.mkdir(parents=True, exist_ok=True)
-    with open(STATE_DIR / "venv.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not done.exists():
-            subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-            subprocess.run(
-                [str(venv / "bin" / "pip"), "install", "--quiet", "-r", str(REQUIREMENTS)],
-                check=True,
-                timeout=900,
-            )
-            done.touch()
-    return venv / "bin"
+    """bin/ of the venv with ansible/requirements.txt (the one `make ansible-venv` builds)."""
+    return tool_venv("ansible", REQUIREMENTS) / "bin"
 
 
 def ansible_env(bin_dir: Path, **extra: str) -> dict[str, str]:
@@ -65,6 +43,8 @@ def ansible_env(bin_dir: Path, **extra: str) -> dict[str, str]:
         "ANSIBLE_FORCE_COLOR": "0",
         "PY_COLORS": "0",
         "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        # each task's duration at the end of the log: where a slow provisioning spends its time
+        "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
     }
     env.update(extra)
     return env
@@ -76,14 +56,6 @@ def recap(output: str) -> dict[str, dict[str, int]]:
         m["host"]: {k: int(m[k]) for k in ("ok", "changed", "unreachable", "failed")}
         for m in RECAP.finditer(output)
     }
-
-
-TIMINGS: list[str] = []
-
-
-def record_timing(label: str, seconds: float) -> None:
-    """Phase times are printed at the end of the session (benchmarks print, never assert)."""
-    TIMINGS.append(f"{label}: {seconds:.1f} s")
 
 
 def extra_ca_certificates() -> list[str]:
@@ -139,7 +111,7 @@ class Runner:
             )
         seconds = time.monotonic() - start
         output = log.read_text()
-        record_timing(label, seconds)
+        record_phase(label, seconds)
         return PlaybookRun(result.returncode, output, seconds, log)
 
 

@@ -1,5 +1,5 @@
-"""Shared by tests/infra/terraform and tests/infra/deploy: tool venvs, Terraform on an offline
-provider mirror, and moto's AWS emulator on loopback.
+"""Terraform on an offline provider mirror, and moto's AWS emulator on loopback (the Terraform
+and deploy tests).
 
 Nothing here talks to real AWS: every endpoint is 127.0.0.1 and the credentials are fake.
 """
@@ -7,13 +7,11 @@ Nothing here talks to real AWS: every endpoint is 127.0.0.1 and the credentials 
 from __future__ import annotations
 
 import glob
-import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -22,37 +20,21 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.need import need
+from tests.support.paths import REPO
+from tests.support.ports import free_port
+from tests.support.procs import run, stop
+from tests.support.venvs import tool_venv
 
-REPO = Path(__file__).resolve().parents[3]
 TERRAFORM_SRC = REPO / "terraform"
 HERE = Path(__file__).resolve().parent
+MOTO_REQUIREMENTS = HERE / "requirements-moto.txt"
 REGION = "us-east-1"
 
-# AWS services the root module calls; each is pointed at the emulator.
+# AWS services the root module calls; each is pointed at the aws.
 SERVICES = ("ec2", "iam", "sts", "kms", "logs", "rds", "elasticache", "secretsmanager")
 
 
 # ------------------------------------------------------------------ tools
-def tool_venv(name: str, requirements: Path) -> Path:
-    """A venv under .run/venvs/ with `requirements` installed; rebuilt when the file changes."""
-    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:10]
-    venv = REPO / ".run" / "venvs" / f"{name}-{digest}"
-    stamp = venv / ".installed"
-    if stamp.exists():
-        return venv
-    shutil.rmtree(venv, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    result = subprocess.run(
-        [str(venv / "bin/pip"), "install", "--quiet", "-r", str(requirements)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    need(result.returncode == 0, f"cannot install {requirements.name}: {result.stderr[-2000:]}")
-    stamp.touch()
-    return venv
-
-
 def terraform_bin() -> str:
     path = shutil.which("terraform")
     need(path is not None, "terraform is not on PATH")
@@ -95,21 +77,9 @@ def terraform_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def terraform(
     workdir: Path, *args: str, check: bool = True, timeout: int = 400
-) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [terraform_bin(), *args],
-        cwd=workdir,
-        env=terraform_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"terraform {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-        )
-    return result
+) -> subprocess.CompletedProcess[str]:
+    return run([terraform_bin(), *args], cwd=workdir, env=terraform_env(), timeout=timeout,
+               check=check)  # fmt: skip
 
 
 def copy_module(src: Path, dest: Path) -> Path:
@@ -121,18 +91,12 @@ def copy_module(src: Path, dest: Path) -> Path:
 
 
 # ------------------------------------------------------------------ emulator
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def moto_server() -> Iterator[str]:
     """moto's server on a free loopback port; yields its endpoint URL."""
-    venv = tool_venv("moto", HERE / "requirements-moto.txt")
+    venv = tool_venv("moto", MOTO_REQUIREMENTS)
     port = free_port()
-    log = (REPO / ".run").joinpath(f"moto-{port}.log")
+    log = Path(tempfile.mkdtemp(prefix="moto-")) / "moto.log"
     with log.open("w") as log_file:
         process = subprocess.Popen(
             [str(venv / "bin/moto_server"), "-H", "127.0.0.1", "-p", str(port)],
@@ -153,13 +117,8 @@ def moto_server() -> Iterator[str]:
             raise AssertionError("moto_server did not start in 20 s")
         yield endpoint
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.unlink(missing_ok=True)
+        stop(process)
+        shutil.rmtree(log.parent, ignore_errors=True)
 
 
 def write_override(workdir: Path, endpoint: str, max_retries: int = 25) -> None:
@@ -220,18 +179,9 @@ def ssh_public_key(tmp: Path) -> str:
 
 def aws_query(endpoint: str, command: str) -> Any:
     """Run aws_probe.py COMMAND in the moto venv against the emulator; returns its JSON."""
-    venv = tool_venv("moto", HERE / "requirements-moto.txt")
-    result = subprocess.run(
-        [str(venv / "bin/python"), str(HERE / "aws_probe.py"), endpoint, command],
-        capture_output=True,
-        text=True,
-        env=terraform_env(),
-        timeout=120,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise AssertionError(f"aws_probe.py {command} failed: {result.stderr[-2000:]}")
-    return json.loads(result.stdout)
+    python = tool_venv("moto", MOTO_REQUIREMENTS) / "bin" / "python"
+    probe = [str(python), str(HERE / "aws_probe.py"), endpoint, command]
+    return json.loads(run(probe, env=terraform_env(), timeout=120).stdout)
 
 
 def first_ami(endpoint: str) -> str:

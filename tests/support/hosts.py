@@ -1,14 +1,15 @@
 """Fresh Debian 12 systemd hosts reachable over SSH, as Vagrant would hand them to Ansible.
 
 Each host is a rootful podman container booted with systemd as PID 1 (`--systemd=always`) from
-the project's debootstrap image (tests/infra/engine.sh systemd-base), on its own podman network:
+an image built on the project's debootstrap base (tests/support/hosts/Dockerfile), on its own
+podman network:
 every host has its own network namespace and a real IP, so PostgreSQL on 5432 or nginx on 80 in
 a host never clash with the machine's own services. Like a Vagrant base box, each host has a user
 `vagrant` with passwordless sudo and our key; Ansible logs in as it and uses `become`.
 
 Reusable API (the Terraform/deploy tests use it too):
 
-    from tests.infra.ansible.hosts import boot_hosts
+    from tests.support.hosts import boot_hosts
 
     with boot_hosts(["lb", "app1", "db"]) as hosts:
         hosts.address("lb")         # "10.89.3.2": reachable from this machine (and between hosts)
@@ -17,14 +18,15 @@ Reusable API (the Terraform/deploy tests use it too):
         hosts.inventory({"lb": ["lb"], "app": ["app1"], "db": ["db"]})  # a YAML inventory text
     # leaving the block removes the containers and the network (also on errors)
 
-`boot_hosts` needs root and podman; `ensure_engine()` runs engine.sh setup and builds the image.
+`boot_hosts` needs root and podman; `ensure_host_image()` prepares the engine and builds the image.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import json
-import os
 import secrets
 import subprocess
 import time
@@ -34,11 +36,14 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[3]
-ENGINE = REPO / "tests" / "infra" / "engine.sh"
-IMAGE = "localhost/debian-systemd:bookworm"
-# Kept between runs: the key is baked into nothing permanent (it is added to each host at boot).
-STATE_DIR = Path(os.environ.get("FLASK_MT_TEST_STATE", "/var/tmp/flask-multitier-ansible"))
+from tests.support.engine import BASE_IMAGE, ensure_base
+from tests.support.paths import CACHE_ROOT
+from tests.support.procs import run
+
+IMAGE_CONTEXT = Path(__file__).parent / "hosts"
+IMAGE = "localhost/flask-multitier-test-host:bookworm"
+# Kept between runs: the key is baked into nothing (it is added to each host at boot).
+KEY_DIR = CACHE_ROOT / "ssh"
 SSH_OPTIONS = (
     "-o",
     "StrictHostKeyChecking=no",
@@ -55,30 +60,38 @@ class HostsError(RuntimeError):
     """A host could not be booted or reached; the message says which and why."""
 
 
-def _run(*argv: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-    if check and result.returncode != 0:
-        raise HostsError(
-            f"{' '.join(argv[:6])} failed ({result.returncode}):\n{result.stderr[-2000:]}"
-        )
-    return result
-
-
 def ssh_key() -> Path:
-    """The test SSH key pair (created once under STATE_DIR); returns the private key path."""
-    STATE_DIR.mkdir(parents=True, exist_ok=True)
-    key = STATE_DIR / "id_ed25519"
-    if not key.exists():
-        _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "flask-multitier-tests",
-             "-f", str(key))  # fmt: skip
+    """The test SSH key pair (created once under KEY_DIR); returns the private key path."""
+    KEY_DIR.mkdir(parents=True, exist_ok=True)
+    key = KEY_DIR / "id_ed25519"
+    with open(KEY_DIR / "key.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not key.exists():
+            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "flask-multitier-tests",
+                 "-f", str(key)])  # fmt: skip
     return key
 
 
-def ensure_engine() -> None:
-    """Host prep (engine.sh setup) and the systemd image, built once and then reused."""
-    _run("bash", str(ENGINE), "setup", timeout=900)
-    if _run("podman", "image", "exists", IMAGE, check=False).returncode != 0:
-        _run("bash", str(ENGINE), "systemd-base", f"{ssh_key()}.pub", timeout=900)
+def _image_key() -> str:
+    """The image is rebuilt when its Dockerfile changes (or the base image was rebuilt)."""
+    base_id = run(["podman", "image", "inspect", "-f", "{{.Id}}", BASE_IMAGE]).stdout.strip()
+    dockerfile = (IMAGE_CONTEXT / "Dockerfile").read_bytes()
+    return hashlib.sha256(dockerfile + base_id.encode()).hexdigest()[:16]
+
+
+def ensure_host_image() -> None:
+    """Host prep, the debootstrap base and the systemd host image, built once and then reused."""
+    ensure_base()
+    KEY_DIR.mkdir(parents=True, exist_ok=True)
+    with open(KEY_DIR.parent / "host-image.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        key = _image_key()
+        label = '{{index .Labels "flask-multitier.key"}}'
+        built = run(["podman", "image", "inspect", "-f", label, IMAGE], check=False).stdout.strip()
+        if built != key:
+            run(["podman", "build", "-q", "--format", "docker", "--build-arg",
+                 f"BASE_IMAGE={BASE_IMAGE}", "--label", f"flask-multitier.key={key}",
+                 "-t", IMAGE, str(IMAGE_CONTEXT)], timeout=900)  # fmt: skip
 
 
 @dataclass
@@ -100,8 +113,8 @@ class Hosts:
 
     def ssh(self, name: str, command: str, timeout: float = 60) -> subprocess.CompletedProcess:
         """Run a shell command on a host as the login user (not checked)."""
-        return _run("ssh", *self.ssh_args, f"{self.user}@{self.address(name)}", command,
-                    timeout=timeout, check=False)  # fmt: skip
+        login = f"{self.user}@{self.address(name)}"
+        return run(["ssh", *self.ssh_args, login, command], timeout=timeout, check=False)
 
     def inventory(
         self, groups: Mapping[str, Sequence[str]], variables: Mapping[str, object] | None = None
@@ -131,7 +144,7 @@ def _prepare_login(container: str, public_key: str, user: str) -> None:
         f"echo '{user} ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/{user}; "
         f"chmod 440 /etc/sudoers.d/{user}"
     )
-    _run("podman", "exec", container, "sh", "-c", script, timeout=60)
+    run(["podman", "exec", container, "sh", "-c", script], timeout=60)
 
 
 def _wait_for_ssh(hosts: Hosts, name: str, deadline: float) -> None:
@@ -148,8 +161,8 @@ def _wait_for_ssh(hosts: Hosts, name: str, deadline: float) -> None:
 
 def _remove(hosts: Hosts) -> None:
     for container in hosts.containers.values():
-        _run("podman", "rm", "-f", "-t", "5", container, check=False, timeout=120)
-    _run("podman", "network", "rm", "-f", hosts.network, check=False, timeout=60)
+        run(["podman", "rm", "-f", "-t", "5", container], check=False, timeout=120)
+    run(["podman", "network", "rm", "-f", hosts.network], check=False, timeout=60)
 
 
 @contextlib.contextmanager
@@ -159,21 +172,21 @@ def boot_hosts(
     """Boot one fresh host per name on a new private network; remove them all on exit."""
     if not names or len(set(names)) != len(names):
         raise ValueError(f"host names must be unique and non-empty, got {list(names)}")
-    ensure_engine()
+    ensure_host_image()
     key = ssh_key()
     public_key = Path(f"{key}.pub").read_text().strip()
     token = secrets.token_hex(3)
     network = f"{prefix}-{token}"
     hosts = Hosts(addresses={}, key_path=key, network=network)
     try:
-        # the host's uplink has MTU 1400; a larger bridge MTU can stall big downloads
-        _run("podman", "network", "create", "--opt", "mtu=1400", network, timeout=60)
+        # a bridge MTU above the uplink's stalls big downloads; 1400 fits under tunnelled uplinks
+        run(["podman", "network", "create", "--opt", "mtu=1400", network], timeout=60)
         for name in names:
             container = f"{prefix}-{token}-{name}"
             hosts.containers[name] = container
-            _run("podman", "run", "-d", "--name", container, "--hostname", name,
-                 "--network", network, "--systemd=always", IMAGE, "/sbin/init")  # fmt: skip
-            info = json.loads(_run("podman", "inspect", container).stdout)[0]
+            run(["podman", "run", "-d", "--name", container, "--hostname", name,
+                 "--network", network, "--systemd=always", IMAGE, "/sbin/init"])  # fmt: skip
+            info = json.loads(run(["podman", "inspect", container]).stdout)[0]
             networks = info["NetworkSettings"]["Networks"]
             hosts.addresses[name] = networks[network]["IPAddress"]
             _prepare_login(container, public_key, hosts.user)

@@ -1,4 +1,4 @@
-"""HTTP checks through nginx: create and follow a link, poll during a deploy."""
+"""A deployed app seen through its nginx: create and follow links, poll during a deploy."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import requests
 
-REPO = Path(__file__).resolve().parents[3]
+from tests.support.paths import REPO
 
 
 def create_link(base_url: str, target: str | None = None) -> tuple[str, str]:

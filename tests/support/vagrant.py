@@ -1,31 +1,27 @@
 """Vagrant on this machine: packages, a locally built Debian 12 box, libvirt without systemd.
 
-Box catalogues are unreachable here, so the box is built from Debian's packages
-(vagrant/box/build-box.sh) and registered under the name the Vagrantfile asks for. The built box
-and the Vagrant home are cached under /var/tmp between runs (rebuilt when the build script
-changes).
+No box catalogue is needed: the box is built from Debian's packages (vagrant/box/build-box.sh)
+and registered under the name the Vagrantfile asks for. The built box and the Vagrant home are
+kept under the test cache root between runs (the box is rebuilt when its build script changes).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import yaml
 
-from tests.support.need import ensure_debian_packages
+from tests.support.apt import ensure_debian_packages
+from tests.support.paths import CACHE_ROOT, REPO
+from tests.support.timing import phase
 
-REPO = Path(__file__).resolve().parents[3]
 BUILD_BOX = REPO / "vagrant" / "box" / "build-box.sh"
-LIBVIRT_DAEMONS = REPO / "vagrant" / "libvirt-daemons.sh"
-CACHE = Path(os.environ.get("FLASK_MT_VAGRANT_CACHE", "/var/tmp/flask-multitier-vagrant"))
+LIBVIRT_DAEMONS = REPO / "tools" / "libvirt-daemons.sh"
+CACHE = CACHE_ROOT / "vagrant"
 VAGRANT_HOME = CACHE / "home"
-# phase times, printed at the end of the session (measured, never asserted)
-PHASES: list[str] = []
 PACKAGES = (
     "vagrant",
     "vagrant-libvirt",
@@ -70,7 +66,7 @@ def vagrant_env(dotfile: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def vagrant(
+def run_vagrant(
     *args: str, env: dict[str, str], cwd: Path = REPO, timeout: float = 120
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
@@ -84,41 +80,31 @@ def vagrant(
     )
 
 
-def ensure_box(env: dict[str, str]) -> dict[str, float]:
-    """Build the box once (cached) and register it under box_name(); returns phase times."""
-    phases: dict[str, float] = {}
+def ensure_box(env: dict[str, str]) -> bool:
+    """Build the box once (cached) and register it under box_name(); True when it was
+    (re)registered, so older copies of it in libvirt's pool are stale."""
     box = box_file()
     if not box.exists():
-        start = time.monotonic()
-        subprocess.run(["bash", str(BUILD_BOX), str(box)], check=True, timeout=1200,
-                       capture_output=True)  # fmt: skip
-        phases["build box (debootstrap + qcow2)"] = time.monotonic() - start
+        CACHE.mkdir(parents=True, exist_ok=True)
+        with phase("vagrant: build box (debootstrap + qcow2)"):
+            subprocess.run(["bash", str(BUILD_BOX), str(box)], check=True, timeout=1200,
+                           capture_output=True)  # fmt: skip
     marker = VAGRANT_HOME / f"registered-{box.name}"
-    listed = vagrant("box", "list", env=env).stdout
-    if not marker.exists() or box_name() not in listed:
-        start = time.monotonic()
-        added = vagrant("box", "add", "--force", "--name", box_name(), "--provider", "libvirt",
+    listed = run_vagrant("box", "list", env=env).stdout
+    if marker.exists() and box_name() in listed:
+        return False
+    with phase("vagrant: register box"):
+        added = run_vagrant("box", "add", "--force", "--name", box_name(), "--provider", "libvirt",
                         str(box), env=env, timeout=600)  # fmt: skip
-        assert added.returncode == 0, added.stdout + added.stderr
-        marker.write_text(box_name())
-        phases["register box"] = time.monotonic() - start
-    return phases
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    assert added.returncode == 0, added.stdout + added.stderr
+    marker.write_text(box_name())
+    return True
 
 
 def libvirt(command: str) -> str:
     result = subprocess.run(["bash", str(LIBVIRT_DAEMONS), command], capture_output=True,
                             text=True, timeout=120, check=True)  # fmt: skip
     return result.stdout.strip()
-
-
-def record_phase(label: str, seconds: float) -> None:
-    PHASES.append(f"{label}: {seconds:.1f} s")
 
 
 def drop_stale_box_volumes() -> None:

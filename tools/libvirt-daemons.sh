@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # Start or stop libvirtd + virtlogd on a host whose PID 1 is not systemd (containers, CI sandboxes),
 # so vagrant-libvirt can run. On a normal host use `systemctl start libvirtd` instead.
-# Adapted from shared/notes/vagrant-box/libvirt_daemons.sh.
 #
-#   vagrant/libvirt-daemons.sh start   # idempotent; prints "started" or "already running"
-#   vagrant/libvirt-daemons.sh stop    # stops what `start` started (pid files), cleans iptables
-#   vagrant/libvirt-daemons.sh status
+#   tools/libvirt-daemons.sh start   # idempotent; prints "started" or "already running"
+#   tools/libvirt-daemons.sh stop    # stops what `start` started (pid files), cleans iptables
+#   tools/libvirt-daemons.sh status
 #
 # One-time host change `start` makes: qemu runs as root without a security driver, because the box's
 # kernel and initrd live under the Vagrant home, which libvirt-qemu cannot read.

@@ -1,26 +1,23 @@
-"""Helpers for the Docker tier: the engine harness, and one compose project under test."""
+"""One compose project under test: its own name, port, secrets and env file."""
 
 from __future__ import annotations
 
 import json
 import os
 import secrets
-import shlex
-import socket
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 
+from tests.support.engine import engine_exports
+from tests.support.ports import free_port
+from tests.support.procs import run
+
 # Tag of the images this tier builds (kept afterwards as a build cache, like the base images).
 IMAGE_TAG = "infra-test"
 APP_IMAGE = f"flask-multitier-app:{IMAGE_TAG}"
-# Phase durations of this tier, printed at the end of the run (conftest's terminal summary).
-TIMINGS: dict[str, float] = {}
-REPO = Path(__file__).resolve().parents[3]
-ENGINE = REPO / "tests" / "infra" / "engine.sh"
 # Values compose.yaml requires; stripped from the inherited environment so that only the test's
 # env file provides them (and the "refuses to start without them" check means something).
 REQUIRED_SECRETS = (
@@ -44,37 +41,10 @@ COMPOSE_VARIABLES = (
 )
 
 
-def run(
-    cmd: list[str], env: dict[str, str] | None = None, timeout: float = 600, check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    """Run a command; on failure raise with its output, which is what a person needs to debug."""
-    result = subprocess.run(
-        cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"{shlex.join(cmd)} exited {result.returncode}\n"
-            f"--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}"
-        )
-    return result
-
-
-def engine_environment() -> dict[str, str]:
-    """Prepare the engine (no-op with a real Docker) and return the environment to use it."""
-    for step in ("setup", "base", "standins"):
-        run(["bash", str(ENGINE), step], timeout=900)
+def compose_environment() -> dict[str, str]:
+    """This process's environment without what compose.yaml interpolates, plus the engine's."""
     env = {k: v for k, v in os.environ.items() if k not in COMPOSE_VARIABLES}
-    for line in run(["bash", str(ENGINE), "env"]).stdout.splitlines():
-        if line.startswith("export ") and "=" in line:
-            key, value = line.removeprefix("export ").split("=", 1)
-            env[key] = value
-    return env
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return {**env, **engine_exports()}
 
 
 @dataclass

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tests.stack.http import Reply
+from tests.support.http_client import Reply
 
 MAX_SECONDS = 120  # a safety bound: no load thread can outlive a broken test for long
 
