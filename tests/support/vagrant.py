@@ -61,6 +61,8 @@ def vagrant_env(dotfile: Path, **extra: str) -> dict[str, str]:
         "VAGRANT_DOTFILE_PATH": str(dotfile),
         "VAGRANT_CHECKPOINT_DISABLE": "1",
         "VAGRANT_NO_COLOR": "1",
+        # each task's duration at the end of the provisioner's output (kept in the test's log)
+        "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
     }
     env.update(extra)
     return env
