@@ -47,3 +47,12 @@ def ensure_debian_packages(*packages: str) -> None:
         subprocess.run([*APT_GET, "update", "-qq"], check=True, env=env)
         install = [*APT_GET, "install", "-y", "-qq", "--no-install-recommends", *missing]
         subprocess.run(install, check=True, env=env)
+
+
+def debian_tool(command: str, package: str) -> str:
+    """The path of `command`, installing Debian's `package` first when it is missing."""
+    if shutil.which(command) is None:
+        ensure_debian_packages(package)
+    path = shutil.which(command)
+    need(path is not None, f"{command} (Debian package {package}) is not installed")
+    return str(path)

@@ -16,6 +16,7 @@ import yaml
 
 from tests.support.apt import ensure_debian_packages
 from tests.support.paths import CACHE_ROOT, REPO
+from tests.support.procs import run
 from tests.support.timing import phase
 
 BUILD_BOX = REPO / "vagrant" / "box" / "build-box.sh"
@@ -71,15 +72,8 @@ def vagrant_env(dotfile: Path, **extra: str) -> dict[str, str]:
 def run_vagrant(
     *args: str, env: dict[str, str], cwd: Path = REPO, timeout: float = 120
 ) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["vagrant", *args, "--no-color"] if args[0] != "box" else ["vagrant", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    command = ["vagrant", *args, "--no-color"] if args[0] != "box" else ["vagrant", *args]
+    return run(command, env=env, cwd=cwd, timeout=timeout, check=False)
 
 
 def ensure_box(env: dict[str, str]) -> bool:

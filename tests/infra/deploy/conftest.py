@@ -32,15 +32,8 @@ def run_deploy(deploy_python: Path, tmp_path: Path) -> Runner:
     ) -> subprocess.CompletedProcess:
         full_env = aws.terraform_env({"DEPLOY_INVENTORY": str(tmp_path / "inventory.yml")})
         full_env.update(env or {})
-        return subprocess.run(
-            [str(deploy_python), "-m", "deploy", *args],
-            cwd=REPO,
-            env=full_env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        command = [str(deploy_python), "-m", "deploy", *args]
+        return run(command, env=full_env, timeout=timeout, check=False)
 
     return run
 

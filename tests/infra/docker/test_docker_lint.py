@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
-from tests.support.apt import ensure_debian_packages
-from tests.support.need import need
+from tests.support.apt import debian_tool
 from tests.support.paths import REPO
 from tests.support.procs import run
 from tests.support.venvs import tool_venv
@@ -39,10 +37,9 @@ def test_checkov_finds_no_failed_dockerfile_check() -> None:
 
 
 def test_shell_scripts_pass_shellcheck() -> None:
-    ensure_debian_packages("shellcheck")
-    need(shutil.which("shellcheck") is not None, "shellcheck is not installed")
+    shellcheck = debian_tool("shellcheck", "shellcheck")
     scripts = [
         *sorted((REPO / "tools").rglob("*.sh")),
         *sorted((REPO / "docker").rglob("*.sh")),
     ]
-    run(["shellcheck", *map(str, scripts)])
+    run([shellcheck, *map(str, scripts)])

@@ -9,7 +9,6 @@ place of compose's DNS discovery, a 1 s scrape interval, and a free port.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 from collections import Counter
@@ -24,8 +23,7 @@ import yaml
 from stack import core, instances
 from stack.config import StackConfig
 from stack.state import State
-from tests.support.apt import ensure_debian_packages
-from tests.support.need import need
+from tests.support.apt import debian_tool
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -77,7 +75,7 @@ def monitored_stack(
     tools: None, database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[State, Prometheus]]:
     """Two app instances behind nginx, and a Prometheus scraping them; shared by this module."""
-    binary = prometheus_binary()
+    binary = debian_tool("prometheus", "prometheus")
     tmp_path = tmp_path_factory.mktemp("monitoring")
     stack_dir = tmp_path / "stack"
     state = core.up(
@@ -95,14 +93,6 @@ def monitored_stack(
             yield state, prometheus
     finally:
         core.down(stack_dir)
-
-
-def prometheus_binary() -> str:
-    if shutil.which("prometheus") is None:
-        ensure_debian_packages("prometheus")
-    binary = shutil.which("prometheus")
-    need(binary is not None, "prometheus (Debian package) is not installed")
-    return str(binary)
 
 
 @contextmanager
@@ -257,7 +247,7 @@ def test_a_stopped_instance_is_down_and_alerted(
 ) -> None:
     state = make_stack(instances=2, workers=1)
     kept, stopped = (f"127.0.0.1:{instance.port}" for instance in state.instances)
-    with running_prometheus(state, prometheus_binary(), tmp_path) as prometheus:
+    with running_prometheus(state, debian_tool("prometheus", "prometheus"), tmp_path) as prometheus:
         prometheus.wait_for(
             lambda: prometheus.by_instance('up{job="app"}') == {kept: 1.0, stopped: 1.0},
             "both instances up",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.apt import ensure_debian_packages
+from tests.support.apt import debian_tool, ensure_debian_packages
 from tests.support.need import need
 from tests.support.paths import CACHE_ROOT, CI_WORKFLOW, load_yaml
 
@@ -74,8 +74,4 @@ def actionlint() -> Callable[[list[Path]], list[dict]]:
 
 @pytest.fixture(scope="session")
 def promtool() -> str:
-    if shutil.which("promtool") is None:
-        ensure_debian_packages("prometheus")
-    path = shutil.which("promtool")
-    need(path is not None, "promtool (Debian package prometheus) is not installed")
-    return str(path)
+    return debian_tool("promtool", "prometheus")
