@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -12,39 +11,7 @@ from sqlalchemy import event
 
 from app.cache import RedisCache
 from tests.integration.conftest import create_link
-
-
-@contextmanager
-def counting(app: Flask) -> Iterator[dict[str, int]]:
-    """Counts SQL statements and Redis commands the app sends while the block runs."""
-    service = app.extensions["links"]
-    seen = {"sql": 0, "redis": 0}
-
-    def on_sql(*_args: object) -> None:
-        seen["sql"] += 1
-
-    original = service.cache.redis.execute_command
-
-    def on_redis(*args: object, **kwargs: object) -> object:
-        seen["redis"] += 1
-        return original(*args, **kwargs)
-
-    event.listen(service.db.engine, "before_cursor_execute", on_sql)
-    service.cache.redis.execute_command = on_redis
-    try:
-        yield seen
-    finally:
-        event.remove(service.db.engine, "before_cursor_execute", on_sql)
-        service.cache.redis.execute_command = original
-
-
-def wait_for_memory(*apps: Flask, timeout: float = 5) -> None:
-    """Until level 1 may answer in every app (its channel has proved itself alive)."""
-    caches = [app.extensions["links"].cache for app in apps]
-    deadline = time.monotonic() + timeout
-    while not all(cache.serves_from_memory() for cache in caches):
-        assert time.monotonic() < deadline, "level 1 never became trusted"
-        time.sleep(0.01)
+from tests.support.cache_probe import counting, wait_for_memory
 
 
 def test_miss_fills_redis_then_hits_cost_no_round_trip(app: Flask, redis_url: str) -> None:
