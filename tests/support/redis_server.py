@@ -31,6 +31,11 @@ class RedisServer:
         self.replica_of = replica_of
         self._process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def running(self) -> bool:
+        """Started and not killed since (it may be paused)."""
+        return self._process is not None
+
     def client(self) -> redis.Redis:
         return redis.Redis(port=self.port, decode_responses=True, socket_timeout=5)
 
