@@ -39,7 +39,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import redis
@@ -50,7 +50,7 @@ from app.local_cache import LocalLevel, LocalTable
 
 log = logging.getLogger(__name__)
 
-LOCAL_MAX_TTL_SECONDS = 300  # bounds memory use; correctness does not depend on it
+LOCAL_MAX_TTL_SECONDS = 300  # an entry's longest life in memory (correctness rests on the lease)
 REDIS_RETRY_AFTER_SECONDS = 2.0  # circuit breaker: how long to stop trying a failing Redis
 REDIS_TIMEOUT_SECONDS = 0.25  # a cache slower than this is worse than no cache
 # A delete may wait longer than a read: it is rare, and refusing it costs the client a retry.
@@ -155,6 +155,10 @@ class RedisCache:
         """Where `code`'s URL is cached in the Redis process the app talks to now."""
         return self._key("url", code, self._server)
 
+    def tombstone_key(self, code: str) -> str:
+        """Where a delete of `code` is remembered for TOMBSTONE_SECONDS, in that same process."""
+        return self._key("deleted", code, self._server)
+
     def _key(self, kind: str, code: str, server: str | None) -> str:
         return f"{self.namespace}:{server}:{kind}:{code}"
 
@@ -188,8 +192,13 @@ class RedisCache:
         must then leave the link as it is. The tombstone set here refuses fills from reads
         that still see the row, until well after the write has committed.
         """
-        self._invalidate_everywhere(code)
+        server = self._invalidate_everywhere(code)
         yield
+        if self._server != server:
+            # A new Redis process appeared during the write, and has no tombstone: a read that
+            # still saw the row could fill it. Tell it too (logged if it cannot be told).
+            with suppress(CacheUnavailable):
+                self._invalidate_everywhere(code)
 
     def serves_from_memory(self) -> bool:
         """Whether level 1 may answer right now (its channel has proved itself alive)."""
@@ -215,8 +224,9 @@ class RedisCache:
         self._writes.close()
 
     # -- Redis ----------------------------------------------------------------------------------
-    def _invalidate_everywhere(self, code: str) -> None:
-        """Tombstone, delete and publish in one transaction, retried until Redis confirms."""
+    def _invalidate_everywhere(self, code: str) -> str:
+        """Tombstone, delete and publish in one transaction, retried until Redis confirms;
+        returns the Redis process that did."""
         deadline = time.monotonic() + INVALIDATION_WAIT_SECONDS
         while True:
             server = self._server
@@ -236,7 +246,7 @@ class RedisCache:
                 time.sleep(INVALIDATION_RETRY_SECONDS)
                 continue
             if server is not None and server == self._server:
-                return
+                return server
             # The Redis process was not known yet, or has changed: do it in its namespace.
             if time.monotonic() >= deadline:
                 raise CacheUnavailable("the Redis process changed during the invalidation")

@@ -208,3 +208,18 @@ def test_a_failover_to_a_replica_that_missed_the_delete_serves_nothing_stale(
     assert replica.client().get(key) == "https://example.com/stale"
 
     _still_404_after_reconnecting(app, "failover")
+
+
+def test_a_redis_process_that_appears_during_a_delete_is_told_too(
+    make_app: Callable[..., Flask], servers: Callable[..., RedisServer]
+) -> None:
+    redis_server = servers()
+    cache = make_app(REDIS_URL=redis_server.url).extensions["links"].cache
+    with cache.invalidating("midway"):  # while the row is being deleted...
+        redis_server.stop()  # ...Redis restarts empty, and the app meets the new process
+        redis_server.start()
+        deadline = time.monotonic() + 10
+        while cache.status()["status"] != "ok":
+            assert time.monotonic() < deadline, "the app never reconnected"
+    # Its tombstone refuses a fill by any read that still saw the row.
+    assert redis_server.client().exists(cache.tombstone_key("midway"))
