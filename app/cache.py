@@ -205,17 +205,11 @@ class RedisCache:
         return self._local.trusted()
 
     def status(self) -> dict[str, Any]:
-        memory = "on" if self.serves_from_memory() else "off"
         try:
             self.redis.ping()
         except RedisError as exc:
-            return {
-                "status": "degraded",
-                "backend": self.backend,
-                "memory_level": memory,
-                "error": type(exc).__name__,
-            }
-        return {"status": "ok", "backend": self.backend, "memory_level": memory}
+            return {"status": "degraded", "backend": self.backend, "error": type(exc).__name__}
+        return {"status": "ok", "backend": self.backend}
 
     def close(self) -> None:
         """Stop the channel's keeper thread and close every connection."""
