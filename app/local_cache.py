@@ -222,12 +222,17 @@ class LocalLevel:
         self._keeper.start()
 
     def _keep(self) -> None:
+        """The keeper thread: subscribe when there is no subscription, else renew the lease."""
         while not self._closed.is_set():
-            if self._pubsub is None:
-                if time.monotonic() >= self._retry_at:
-                    self._subscribe()
-            else:
-                with self._lock:
-                    if self._pubsub is not None:
-                        self._ping()
+            try:
+                if self._pubsub is None:
+                    if time.monotonic() >= self._retry_at:
+                        self._subscribe()
+                else:
+                    with self._lock:
+                        if self._pubsub is not None:
+                            self._ping()
+            except Exception:  # the thread must live on: without it memory stays off for good
+                log.exception("cache invalidation channel keeper failed; trying again")
+                self._retry_at = time.monotonic() + RESUBSCRIBE_AFTER_SECONDS
             self._closed.wait(PING_INTERVAL_SECONDS)
