@@ -197,11 +197,11 @@ def test_a_failover_to_a_replica_that_missed_the_delete_serves_nothing_stale(
         assert time.monotonic() < deadline, "the replica never received the cached URL"
         time.sleep(0.05)
 
-    replica.pause()  # replication lags: the replica will miss the delete
+    # Replication lag, made certain: the replica stops following before the delete, and is
+    # promoted with the deleted link's URL still in it.
+    replica.client().replicaof("NO", "ONE")
     assert app.test_client().delete("/api/links/failover").status_code == 204
     primary.stop()
-    replica.resume()
-    replica.client().replicaof("NO", "ONE")  # promoted, with the deleted link's URL in it
     endpoint.stop()
     endpoint.target = ("127.0.0.1", replica.port)
     endpoint.start()
