@@ -2,76 +2,65 @@
 
 Two levels, cache-aside:
   1. a small per-process table (no network at all on a hit: the redirect hot path), trusted only
-     while this process is subscribed to the invalidation channel;
+     under a lease its invalidation channel keeps renewing (app/local_cache.py);
   2. Redis (shared by every instance): GET on a local miss, SET after a database read.
 
-A change (delete) writes a short-lived tombstone, removes the Redis key and PUBLISHes the code, in
-one round trip. The tombstone closes the classic cache-aside race: an instance that read the row
-just before the delete cannot put the old value back, because its fill is a SET-unless-tombstoned
-script; inside one process a generation counter does the same for level 1.
+The guarantee: once a delete has been acknowledged, no instance redirects its code more than
+1 second later, whatever Redis does (crashes, hangs, restarts with or without its data, answers
+slower than the client timeout, fails over, or is cut off from some instances only). It holds
+because:
 
-Before answering from level 1, a process drains its subscription without blocking (one non-blocking
-socket poll). Redis writes the message to every subscriber while it executes PUBLISH, before the
-deleting instance has even had its reply, so by the time any client can see the delete succeed,
-every other instance has the invalidation waiting on its socket and evicts before it answers.
+- A delete tells the cache first, and only a confirmed invalidation lets it proceed. In one
+  transaction Redis writes a short-lived tombstone, removes the URL key and PUBLISHes the code;
+  the row is deleted only after Redis has answered. If Redis cannot confirm within
+  INVALIDATION_WAIT_SECONDS (a restart or a failover usually fits), `invalidating` raises
+  CacheUnavailable and the link stays: the API answers 503 and the client retries. Refusing is
+  what keeps the rule simple: no acknowledged delete ever depends on a message still in flight.
+- Level 1 answers only under its lease (LEASE_SECONDS, 0.5 s), so an instance whose channel went
+  silent stops using memory by itself; a message that arrives is applied before the next answer.
+- Level 2 keys carry the run_id of the Redis process that holds them, read on every new
+  connection. A server restarted from a snapshot or a promoted replica may hold keys from before
+  an invalidation, but under another process's name: nobody reads them, they expire.
+- The tombstone closes the cache-aside race: a reader that fetched the row just before the
+  delete cannot put it back, because its fill is a SET-unless-tombstoned script, and inside one
+  process a generation counter drops a memory fill that raced an eviction.
+- A Redis reply is used at most REDIS_TIMEOUT_SECONDS after it was sent.
 
-Redis down: level 1 is dropped (invalidations could be missed), lookups go to the database, and a
-circuit breaker keeps each request from paying a connection timeout. Nothing here raises to the
-caller: the cache can only make things faster, never wrong or failed.
+Redis down: level 1 is off, lookups go to the database, and a circuit breaker keeps each request
+from paying a connection timeout. Reads never fail because of the cache; only a delete can, and
+then nothing has changed. Nothing caches an absence, so a new link is followed correctly by every
+instance as soon as its creation is acknowledged, whatever state Redis is in.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import select
+import re
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from app import metrics
+from app.local_cache import LocalLevel, LocalTable
 
 log = logging.getLogger(__name__)
 
-LOCAL_MAX_ENTRIES = 10_000
-LOCAL_MAX_TTL_SECONDS = 300  # bounds staleness even if an invalidation were ever lost
+LOCAL_MAX_TTL_SECONDS = 300  # an entry's longest life in memory (correctness rests on the lease)
 REDIS_RETRY_AFTER_SECONDS = 2.0  # circuit breaker: how long to stop trying a failing Redis
 REDIS_TIMEOUT_SECONDS = 0.25  # a cache slower than this is worse than no cache
+# A delete may wait longer than a read: it is rare, and refusing it costs the client a retry.
+INVALIDATION_TIMEOUT_SECONDS = 1.0  # one attempt
+INVALIDATION_WAIT_SECONDS = 3.0  # all attempts; then CacheUnavailable (nginx waits 35 s)
+INVALIDATION_RETRY_SECONDS = 0.2
 
 
-class LocalTable:
-    """Bounded code -> (url, expiry) table; oldest entries go first when full."""
-
-    def __init__(self, ttl: float, max_entries: int = LOCAL_MAX_ENTRIES) -> None:
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._entries: OrderedDict[str, tuple[str, float]] = OrderedDict()
-
-    def get(self, code: str) -> str | None:
-        entry = self._entries.get(code)
-        if entry is None:
-            return None
-        url, expires_at = entry
-        if expires_at < time.monotonic():
-            self._entries.pop(code, None)
-            return None
-        return url
-
-    def put(self, code: str, url: str) -> None:
-        self._entries[code] = (url, time.monotonic() + self.ttl)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
-
-    def evict(self, code: str) -> None:
-        self._entries.pop(code, None)
-
-    def clear(self) -> None:
-        self._entries.clear()
+class CacheUnavailable(Exception):
+    """Redis could not confirm an invalidation, so the change it guards must not be made."""
 
 
 Loader = Callable[[str], str | None]
@@ -103,13 +92,22 @@ class InProcessCache:
                     self._table.put(code, url)
         return url
 
-    def invalidate(self, code: str) -> None:
+    @contextmanager
+    def invalidating(self, code: str) -> Iterator[None]:
+        """Around a write that removes `code`: forget it once the write is done."""
+        yield
         with self._lock:
             self._table.evict(code)
             self._generation += 1
 
+    def serves_from_memory(self) -> bool:
+        return True
+
     def status(self) -> dict[str, Any]:
         return {"status": "ok", "backend": self.backend}
+
+    def close(self) -> None:
+        """Nothing to release: no connection, no thread."""
 
 
 # KEYS[1] the cached URL, KEYS[2] the tombstone; ARGV[1] the URL, ARGV[2] the TTL in seconds.
@@ -118,7 +116,9 @@ if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1
 """
-TOMBSTONE_SECONDS = 60  # longer than any read-then-fill can take (statement_timeout is 5 s)
+# Longer than a delete's database write (5 s statement timeout) and than any read-then-fill.
+TOMBSTONE_SECONDS = 60
+_RUN_ID = re.compile(r"^run_id:([0-9a-f]+)", re.MULTILINE)
 
 
 class RedisCache:
@@ -132,65 +132,77 @@ class RedisCache:
         self.ttl = ttl
         self.namespace = namespace
         self.channel = f"{namespace}:invalidate"
-        tls = {} if verify_tls or not url.startswith("rediss://") else {"ssl_cert_reqs": "none"}
-        self.redis = redis.Redis.from_url(
-            url,
-            socket_timeout=REDIS_TIMEOUT_SECONDS,
-            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-            decode_responses=True,
-            **tls,
+        options: dict[str, Any] = {
+            "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+            "decode_responses": True,
+            "redis_connect_func": self._on_connect,
+            # RESP2: a PONG on a subscription is then an array no message can be mistaken for
+            # (RESP3 sends a bare string, which redis-py 8 mis-parses once replies are decoded).
+            "protocol": 2,
+        }
+        if not verify_tls and url.startswith("rediss://"):
+            options["ssl_cert_reqs"] = "none"
+        self.redis = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS, **options)
+        self._writes = redis.Redis.from_url(
+            url, socket_timeout=INVALIDATION_TIMEOUT_SECONDS, **options
         )
         self._fill = self.redis.register_script(FILL_UNLESS_TOMBSTONED)
-        self._table = LocalTable(min(ttl, LOCAL_MAX_TTL_SECONDS))
-        self._lock = threading.Lock()  # gthread workers share one table and one subscription
-        self._generation = 0  # bumped by every eviction: a fill that raced one is dropped
-        self._pubsub: Any = None
-        self._subscribed = False
-        self._poller: select.poll | None = None
-        self._polled_socket: object = None
+        self._local = LocalLevel(self.redis, self.channel, min(ttl, LOCAL_MAX_TTL_SECONDS))
+        self._server: str | None = None  # run_id of the Redis process the newest connection met
         self._down_until = 0.0
 
     def url_key(self, code: str) -> str:
-        return f"{self.namespace}:url:{code}"
+        """Where `code`'s URL is cached in the Redis process the app talks to now."""
+        return self._key("url", code, self._server)
 
     def tombstone_key(self, code: str) -> str:
-        return f"{self.namespace}:deleted:{code}"
+        """Where a delete of `code` is remembered for TOMBSTONE_SECONDS, in that same process."""
+        return self._key("deleted", code, self._server)
+
+    def _key(self, kind: str, code: str, server: str | None) -> str:
+        return f"{self.namespace}:{server}:{kind}:{code}"
 
     # -- public interface -------------------------------------------------------------------
     def resolve(self, code: str, load: Loader) -> str | None:
         """The target of `code`: level 1, else Redis, else `load` (the database) then fill both."""
-        with self._lock:
-            generation = self._generation
-            if self._local_is_trustworthy():
-                url = self._table.get(code)
-                (metrics.LOCAL_HIT if url else metrics.LOCAL_MISS).inc()
-                if url is not None:
-                    return url
-        url = self._redis_call(self.redis.get, self.url_key(code))
+        url, generation = self._local.get(code)
+        if url is not None:
+            return url
+        server = self._server or self._redis_call(self._connect, self.redis)
+        url = self._redis_call(self.redis.get, self._key("url", code, server))
+        if server is None or server != self._server:
+            url = None  # another Redis process answered than the one the key was named for
         (metrics.REDIS_HIT if url else metrics.REDIS_MISS).inc()
         if url is not None:
-            self._remember_locally(code, url, generation)
+            self._local.put(code, url, generation)
             return url
         url = load(code)
-        if url is not None:
-            keys = [self.url_key(code), self.tombstone_key(code)]
-            if self._redis_call(self._fill, keys=keys, args=[url, self.ttl]) == 1:
-                self._remember_locally(code, url, generation)
+        if url is not None and server is not None:
+            keys = [self._key("url", code, server), self._key("deleted", code, server)]
+            filled = self._redis_call(self._fill, keys=keys, args=[url, self.ttl]) == 1
+            if filled and server == self._server:  # no tombstone: no delete raced this read
+                self._local.put(code, url, generation)
         return url
 
-    def invalidate(self, code: str) -> None:
-        """Forget `code` here, in Redis and in every other instance's level 1."""
-        with self._lock:
-            self._table.evict(code)
-            self._generation += 1
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.set(self.tombstone_key(code), 1, ex=TOMBSTONE_SECONDS)
-        pipe.delete(self.url_key(code))
-        pipe.publish(self.channel, code)
-        if self._redis_call(pipe.execute) is None:
-            # Every instance dropped its level 1 when Redis failed, and Redis keys cannot be
-            # served while it is down; but an entry that outlives this outage could be stale.
-            log.error("cache invalidation of %s failed: Redis unavailable", code)
+    @contextmanager
+    def invalidating(self, code: str) -> Iterator[None]:
+        """Around a write that removes `code`: every instance is told first, confirmed by Redis.
+
+        Raises CacheUnavailable before the write when Redis cannot confirm in time: the caller
+        must then leave the link as it is. The tombstone set here refuses fills from reads
+        that still see the row, until well after the write has committed.
+        """
+        server = self._invalidate_everywhere(code)
+        yield
+        if self._server != server:
+            # A new Redis process appeared during the write, and has no tombstone: a read that
+            # still saw the row could fill it. Tell it too (logged if it cannot be told).
+            with suppress(CacheUnavailable):
+                self._invalidate_everywhere(code)
+
+    def serves_from_memory(self) -> bool:
+        """Whether level 1 may answer right now (its channel has proved itself alive)."""
+        return self._local.trusted()
 
     def status(self) -> dict[str, Any]:
         try:
@@ -199,66 +211,63 @@ class RedisCache:
             return {"status": "degraded", "backend": self.backend, "error": type(exc).__name__}
         return {"status": "ok", "backend": self.backend}
 
-    # -- level 1 and its invalidation subscription ------------------------------------------
-    def _remember_locally(self, code: str, url: str, generation: int) -> None:
-        with self._lock:
-            if self._local_is_trustworthy() and generation == self._generation:
-                self._table.put(code, url)
+    def close(self) -> None:
+        """Stop the channel's keeper thread and close every connection."""
+        self._local.close()
+        self.redis.close()
+        self._writes.close()
 
-    def _local_is_trustworthy(self) -> bool:
-        """Apply pending invalidations; True when level 1 may answer. Caller holds the lock."""
-        if time.monotonic() < self._down_until:
-            return False
+    # -- Redis ----------------------------------------------------------------------------------
+    def _invalidate_everywhere(self, code: str) -> str:
+        """Tombstone, delete and publish in one transaction, retried until Redis confirms;
+        returns the Redis process that did."""
+        deadline = time.monotonic() + INVALIDATION_WAIT_SECONDS
+        while True:
+            server = self._server
+            try:
+                if server is None:
+                    self._connect(self._writes)
+                else:
+                    pipe = self._writes.pipeline(transaction=True)
+                    pipe.set(self._key("deleted", code, server), 1, ex=TOMBSTONE_SECONDS)
+                    pipe.delete(self._key("url", code, server))
+                    pipe.publish(self.channel, code)
+                    pipe.execute()
+            except RedisError as exc:
+                if time.monotonic() + INVALIDATION_RETRY_SECONDS >= deadline:
+                    log.error("cache invalidation of %s not confirmed: %s", code, exc)
+                    raise CacheUnavailable(f"Redis did not confirm: {exc}") from exc
+                time.sleep(INVALIDATION_RETRY_SECONDS)
+                continue
+            if server is not None and server == self._server:
+                return server
+            # The Redis process was not known yet, or has changed: do it in its namespace.
+            if time.monotonic() >= deadline:
+                raise CacheUnavailable("the Redis process changed during the invalidation")
+
+    def _connect(self, client: redis.Redis) -> str | None:
+        """Open a connection (its handshake names the Redis process) and return that name."""
+        pool = client.connection_pool
+        pool.release(pool.get_connection())
+        return self._server
+
+    def _on_connect(self, connection: Any) -> None:
+        """redis-py's handshake on every new connection, then: which Redis process is this?"""
+        connection.on_connect()
         try:
-            if self._pubsub is None:
-                self._pubsub = self.redis.pubsub()
-                self._pubsub.subscribe(self.channel)
-            if self._subscription_has_news():
-                while (message := self._pubsub.get_message(timeout=0.0)) is not None:
-                    self._handle(message)
-        except (RedisError, OSError) as exc:
-            self._lose_subscription(exc)
-            return False
-        return self._subscribed
+            connection.send_command("INFO", "server")
+            found = _RUN_ID.search(connection.read_response() or "")
+            server = found.group(1)[:16] if found else "unknown"
+        except ResponseError:  # INFO disabled (a managed service may rename it)
+            server = "unknown"
+        if server != self._server:
+            if self._server is not None:
+                log.warning(
+                    "a new Redis process answers (restart or failover): keys cached in the "
+                    "previous one are no longer read"
+                )
+            self._server = server
 
-    def _subscription_has_news(self) -> bool:
-        """One poll(2) on the subscription's socket: about 2 us, where get_message costs ~9.
-
-        Safe because every drain reads until redis-py's buffer is empty, so anything new must
-        still be in the socket. A socket redis-py replaced after a reconnect is re-registered.
-        """
-        sock = getattr(self._pubsub.connection, "_sock", None)
-        if sock is None or not self._subscribed:
-            return True  # not connected or not confirmed yet: let redis-py do the work
-        if sock is not self._polled_socket:
-            self._poller = select.poll()
-            self._poller.register(sock, select.POLLIN)
-            self._polled_socket = sock
-        return bool(self._poller.poll(0))
-
-    def _handle(self, message: dict[str, Any]) -> None:
-        if message["type"] == "message":
-            self._table.evict(message["data"])
-            self._generation += 1
-        elif message["type"] == "subscribe":
-            # Anything cached before the subscription existed may have missed an invalidation.
-            self._table.clear()
-            self._generation += 1
-            self._subscribed = True
-
-    def _lose_subscription(self, exc: BaseException) -> None:
-        log.warning("cache invalidation channel lost (%s); memory level off", exc)
-        self._table.clear()
-        self._generation += 1
-        self._subscribed = False
-        if self._pubsub is not None:
-            with contextlib.suppress(RedisError, OSError):
-                self._pubsub.close()
-        self._pubsub = None
-        self._polled_socket = None
-        self._down_until = time.monotonic() + REDIS_RETRY_AFTER_SECONDS
-
-    # -- level 2 ------------------------------------------------------------------------------
     def _redis_call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
         """Run one Redis call; None (and the breaker opens) when Redis fails."""
         if time.monotonic() < self._down_until:
@@ -267,8 +276,8 @@ class RedisCache:
             return func(*args, **kwargs)
         except RedisError as exc:
             log.warning("Redis unavailable (%s); serving from the database", exc)
-            with self._lock:
-                self._lose_subscription(exc)
+            self._down_until = time.monotonic() + REDIS_RETRY_AFTER_SECONDS
+            self._local.drop(exc)
             return None
 
 

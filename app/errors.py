@@ -10,9 +10,12 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from app.cache import CacheUnavailable
+
 log = logging.getLogger(__name__)
 
 DATABASE_RETRY_AFTER_SECONDS = 5
+CACHE_RETRY_AFTER_SECONDS = 2  # a Redis restart or failover is usually over by then
 
 
 class ApiError(Exception):
@@ -68,6 +71,16 @@ def register_error_handlers(app: Flask) -> None:
             "database_unavailable",
             "The database is unavailable; try again shortly.",
             headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
+
+    @app.errorhandler(CacheUnavailable)
+    def cache_unavailable(exc: CacheUnavailable):  # type: ignore[no-untyped-def]
+        return error_response(
+            503,
+            "cache_unavailable",
+            "Nothing was changed: the cache that every instance reads could not confirm the "
+            "change. Try again shortly.",
+            headers={"Retry-After": str(CACHE_RETRY_AFTER_SECONDS)},
         )
 
     @app.errorhandler(DBAPIError)

@@ -65,12 +65,15 @@ class LinkService:
         return link
 
     def delete(self, code: str) -> bool:
-        with self.db.transaction() as session:
-            deleted = session.execute(delete(Link).where(Link.code == code)).rowcount
-        if not deleted:
+        """Delete a link; False when there is none. Raises CacheUnavailable, deleting nothing,
+        when the cache cannot make every instance forget the link (see app/cache.py)."""
+        if self._target_from_db(code) is None:
             return False
-        self.cache.invalidate(code)  # after the commit: a refill now can only find nothing
-        return True
+        # The cache's part wraps the write: with Redis, every instance is told, and Redis has
+        # confirmed it, before the row goes (app/cache.py).
+        with self.cache.invalidating(code), self.db.transaction() as session:
+            deleted = session.execute(delete(Link).where(Link.code == code)).rowcount
+        return bool(deleted)
 
     def recent(self, page: int, per_page: int) -> LinkPage:
         with self.db.session() as session:

@@ -112,11 +112,15 @@ def spec() -> dict[str, Any]:
                 },
                 "delete": {
                     "operationId": "deleteLink",
-                    "summary": "Delete a link (no instance redirects it afterwards)",
+                    "summary": "Delete a link (no instance redirects it 1 s after the answer)",
                     "responses": {
                         "204": {"description": "Deleted"},
                         "404": _error("No link has this code."),
-                        "503": _UNAVAILABLE,
+                        "503": {
+                            **_UNAVAILABLE,
+                            "description": "The database, or the cache every instance reads, "
+                            "is unavailable: nothing was deleted; retry after the given delay.",
+                        },
                     },
                 },
             },

@@ -70,6 +70,7 @@ def make_app(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., F
     for application in apps:
         service = application.extensions["links"]
         service.clicks.close()
+        service.cache.close()
         service.db.engine.dispose()
 
 

@@ -10,31 +10,8 @@ from flask import Flask
 from sqlalchemy import event
 
 from app.cache import RedisCache
+from tests.support.cache_probe import counting, wait_for_memory
 from tests.support.flask_client import create_link
-
-
-@contextmanager
-def counting(app: Flask) -> Iterator[dict[str, int]]:
-    """Counts SQL statements and Redis commands the app sends while the block runs."""
-    service = app.extensions["links"]
-    seen = {"sql": 0, "redis": 0}
-
-    def on_sql(*_args: object) -> None:
-        seen["sql"] += 1
-
-    original = service.cache.redis.execute_command
-
-    def on_redis(*args: object, **kwargs: object) -> object:
-        seen["redis"] += 1
-        return original(*args, **kwargs)
-
-    event.listen(service.db.engine, "before_cursor_execute", on_sql)
-    service.cache.redis.execute_command = on_redis
-    try:
-        yield seen
-    finally:
-        event.remove(service.db.engine, "before_cursor_execute", on_sql)
-        service.cache.redis.execute_command = original
 
 
 def test_miss_fills_redis_then_hits_cost_no_round_trip(app: Flask, redis_url: str) -> None:
@@ -42,15 +19,15 @@ def test_miss_fills_redis_then_hits_cost_no_round_trip(app: Flask, redis_url: st
     create_link(client, url="https://example.com/cached", code="hot")
     cache: RedisCache = app.extensions["links"].cache
     raw = redis.Redis.from_url(redis_url, decode_responses=True)
-    assert raw.get(cache.url_key("hot")) is None
 
     with counting(app) as first:
         assert client.get("/hot").status_code == 302
     assert first["sql"] == 1  # the miss reads PostgreSQL once...
     assert raw.get(cache.url_key("hot")) == "https://example.com/cached"  # ...and fills Redis
     assert 0 < raw.ttl(cache.url_key("hot")) <= 3600
-    # The invalidation subscription is confirmed asynchronously: until then memory is not
-    # trusted, so the next request may still read Redis once.
+    # Memory is trusted once the invalidation channel has proved itself, asynchronously; until
+    # then a lookup reads Redis, and fills memory.
+    wait_for_memory(app)
     with counting(app) as warming:
         client.get("/hot")
     assert warming["sql"] == 0
@@ -76,10 +53,15 @@ def test_another_instance_fills_from_redis_without_the_database(
 def test_delete_through_one_instance_is_seen_by_every_other(make_app: Callable[..., Flask]) -> None:
     a, b, c = (make_app(APP_INSTANCE=name) for name in "abc")
     create_link(a.test_client(), code="bye")
+    wait_for_memory(a, b, c)
+    for instance in (a, b, c):
+        instance.test_client().get("/bye")
     for instance in (a, b, c):  # every instance now serves it from memory
-        assert instance.test_client().get("/bye").status_code == 302
+        with counting(instance) as seen:
+            assert instance.test_client().get("/bye").status_code == 302
+        assert seen == {"sql": 0, "redis": 0}
     assert a.test_client().delete("/api/links/bye").status_code == 204
-    for instance in (b, c, a):
+    for instance in (b, c, a):  # at once: the message is read before memory answers
         assert instance.test_client().get("/bye").status_code == 404
 
 
@@ -111,15 +93,18 @@ def test_local_level_is_rebuilt_after_the_subscription_drops(app: Flask) -> None
     client = app.test_client()
     create_link(client, code="resub")
     client.get("/resub")
+    wait_for_memory(app)
     cache: RedisCache = app.extensions["links"].cache
-    cache._pubsub.connection.disconnect()  # what a Redis restart looks like from here
+    cache._local._pubsub.connection.disconnect()  # what a Redis restart looks like from here
     with counting(app) as seen:
         assert client.get("/resub").status_code == 302
     assert seen["sql"] + seen["redis"] >= 1  # memory was not trusted while unsubscribed
+    wait_for_memory(app)  # a new subscription proves itself
+    client.get("/resub")
     with counting(app) as again:
         client.get("/resub")
         client.get("/resub")
-    assert again["sql"] == 0
+    assert again == {"sql": 0, "redis": 0}
 
 
 def test_without_redis_the_in_process_cache_serves(make_app: Callable[..., Flask]) -> None:

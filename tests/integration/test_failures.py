@@ -41,15 +41,18 @@ def test_redis_never_reachable_everything_works_and_readyz_says_degraded(
     link = create_link(client, code="nocache")
     assert client.get("/nocache").status_code == 302
     assert client.get("/api/links").get_json()["total"] == 1
-    assert client.delete(f"/api/links/{link['code']}").status_code == 204
-    assert client.get("/nocache").status_code == 404
+    # A delete needs Redis to tell every instance: refused, and nothing changes.
+    refused = client.delete(f"/api/links/{link['code']}")
+    assert refused.status_code == 503
+    assert refused.get_json()["error"]["code"] == "cache_unavailable"
+    assert client.get("/nocache").status_code == 302
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.get_json()["status"] == "degraded"
     assert ready.get_json()["checks"]["cache"]["status"] == "degraded"
 
 
-def test_redis_dying_mid_way_costs_no_error_and_no_stale_answer(
+def test_redis_dying_mid_way_costs_no_read_error_and_no_stale_answer(
     make_app: Callable[..., Flask], private_redis: RedisServer
 ) -> None:
     a = make_app(REDIS_URL=private_redis.url, APP_INSTANCE="a")
@@ -59,10 +62,10 @@ def test_redis_dying_mid_way_costs_no_error_and_no_stale_answer(
         assert b.test_client().get("/flaky").status_code == 302  # b serves it from memory
 
     private_redis.stop()
-    assert a.test_client().delete("/api/links/flaky").status_code == 204  # invalidation lost
+    # b could not be told: the delete is refused, and the link stays (served from PostgreSQL).
+    assert a.test_client().delete("/api/links/flaky").status_code == 503
     for _ in range(3):
-        # b noticed the dead subscription and stopped trusting memory: no stale redirect.
-        assert b.test_client().get("/flaky").status_code == 404
+        assert b.test_client().get("/flaky").status_code == 302
     create_link(a.test_client(), code="during")
     assert b.test_client().get("/during").status_code == 302
 
@@ -70,6 +73,8 @@ def test_redis_dying_mid_way_costs_no_error_and_no_stale_answer(
     time.sleep(2.1)  # the circuit breaker's pause, then the cache is used again
     assert b.test_client().get("/during").status_code == 302
     assert b.test_client().get("/readyz").get_json()["checks"]["cache"]["status"] == "ok"
+    assert a.test_client().delete("/api/links/flaky").status_code == 204
+    assert b.test_client().get("/flaky").status_code == 404
 
 
 def test_postgres_down_answers_503_with_retry_after_then_recovers(

@@ -30,7 +30,7 @@ def test_local_table_is_bounded_oldest_first() -> None:
     assert [table.get(code) for code in "bcd"] == [f"https://{c}.example/" for c in "bcd"]
 
 
-def test_in_process_cache_loads_once_and_forgets_on_invalidate() -> None:
+def test_in_process_cache_loads_once_and_forgets_after_an_invalidation() -> None:
     cache = InProcessCache(ttl=60)
     loads: list[str] = []
 
@@ -41,7 +41,8 @@ def test_in_process_cache_loads_once_and_forgets_on_invalidate() -> None:
     assert cache.resolve("x", load) == "https://example.com/"
     assert cache.resolve("x", load) == "https://example.com/"
     assert loads == ["x"]
-    cache.invalidate("x")
+    with cache.invalidating("x"):
+        pass
     cache.resolve("x", load)
     assert loads == ["x", "x"]
 
@@ -50,7 +51,8 @@ def test_in_process_fill_racing_an_invalidation_is_dropped() -> None:
     cache = InProcessCache(ttl=60)
 
     def load_while_deleted(code: str) -> str:
-        cache.invalidate(code)
+        with cache.invalidating(code):
+            pass
         return "https://stale.example/"
 
     cache.resolve("x", load_while_deleted)

@@ -64,6 +64,12 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if run(clone, "git", "diff", "--cached", "--quiet").returncode != 0:
         git(clone, "commit", "--quiet", "-m", "test: the release files as in the working tree")
     changelog = clone / "CHANGELOG.md"
+    # Empty notes first, whatever the working tree has noted since the last release.
+    before, after = changelog.read_text().split("## [Unreleased]\n", 1)
+    released = after[after.index("## [") :]
+    changelog.write_text(f"{before}## [Unreleased]\n\n{released}")
+    if run(clone, "git", "diff", "--quiet").returncode != 0:
+        git(clone, "commit", "--quiet", "-am", "test: no notes yet")
     changelog.write_text(
         changelog.read_text().replace(
             "## [Unreleased]\n", "## [Unreleased]\n\n### Fixed\n- A made-up fix for the test.\n", 1

@@ -1,0 +1,43 @@
+"""Looking inside an app object's cache from a test: its round trips, and when memory answers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Flask
+from sqlalchemy import event
+
+
+@contextmanager
+def counting(app: Flask) -> Iterator[dict[str, int]]:
+    """Counts SQL statements and Redis commands the app sends while the block runs."""
+    service = app.extensions["links"]
+    seen = {"sql": 0, "redis": 0}
+
+    def on_sql(*_args: object) -> None:
+        seen["sql"] += 1
+
+    original = service.cache.redis.execute_command
+
+    def on_redis(*args: object, **kwargs: object) -> object:
+        seen["redis"] += 1
+        return original(*args, **kwargs)
+
+    event.listen(service.db.engine, "before_cursor_execute", on_sql)
+    service.cache.redis.execute_command = on_redis
+    try:
+        yield seen
+    finally:
+        event.remove(service.db.engine, "before_cursor_execute", on_sql)
+        service.cache.redis.execute_command = original
+
+
+def wait_for_memory(*apps: Flask, timeout: float = 10) -> None:
+    """Until level 1 may answer in every app (its invalidation channel has proved itself)."""
+    caches = [app.extensions["links"].cache for app in apps]
+    deadline = time.monotonic() + timeout
+    while not all(cache.serves_from_memory() for cache in caches):
+        assert time.monotonic() < deadline, "level 1 never became trusted"
+        time.sleep(0.01)
