@@ -7,20 +7,9 @@ import time
 from collections.abc import Callable
 
 from flask import Flask
-from sqlalchemy import create_engine, text
 
-from app.config import normalise_database_url
 from tests.support.flask_client import create_link
-
-
-def clicks_in_db(database_url: str, code: str) -> int:
-    engine = create_engine(normalise_database_url(database_url))
-    with engine.connect() as connection:
-        value = connection.execute(
-            text("SELECT clicks FROM links WHERE code = :c"), {"c": code}
-        ).scalar_one()
-    engine.dispose()
-    return value
+from tests.support.services import clicks_in_db
 
 
 def test_concurrent_redirects_on_several_instances_lose_no_click(

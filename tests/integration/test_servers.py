@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.integration.test_clicks import clicks_in_db
 from tests.support.ports import free_port
+from tests.support.services import clicks_in_db
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -49,3 +49,11 @@ def scratch_database(prefix: str = "fm_test") -> Iterator[str]:
     finally:
         with psycopg.connect(ADMIN_DATABASE_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def clicks_in_db(database_url: str, code: str) -> int:
+    """The click count PostgreSQL holds for `code` (what survives the app's processes)."""
+    with psycopg.connect(database_url) as connection:
+        row = connection.execute("SELECT clicks FROM links WHERE code = %s", (code,)).fetchone()
+    assert row is not None, f"no link {code} in the database"
+    return row[0]
