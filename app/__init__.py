@@ -7,11 +7,12 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import metrics
+from app import metrics, ownership
 from app.cache import make_cache
 from app.config import MAX_BODY_BYTES, AppEnv, Settings, load_settings
 from app.db import Database
 from app.errors import register_error_handlers
+from app.hosts import short_url
 from app.links import LinkService
 from app.logs import configure_logging
 from app.observability import register_request_hooks
@@ -45,6 +46,8 @@ def configure_app(app: Flask, settings: Settings) -> None:
         APP_INSTANCE=settings.APP_INSTANCE,
         TESTING=settings.APP_ENV is AppEnv.TESTING,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Only the digest is kept: the token itself never sits in the app's config.
+        ADMIN_TOKEN_DIGEST=ownership.digest(settings.ADMIN_TOKEN) if settings.ADMIN_TOKEN else None,
     )
     # One proxy (nginx) sits in front in every deployed topology: trust its X-Forwarded-* once,
     # so short URLs use the public scheme, host and port (X-Forwarded-Host carries the port).
@@ -71,3 +74,4 @@ def register_blueprints(app: Flask, settings: Settings) -> None:
 
         app.register_blueprint(bench.bp)
     app.register_blueprint(web.bp)  # last: its /<code> route must not shadow the others
+    app.add_template_global(short_url)

@@ -61,6 +61,8 @@ class Settings(DatabaseSettings):
     # Heroku Redis serves rediss:// with a self-signed certificate: it must be told not to verify.
     REDIS_TLS_VERIFY: bool = True
     SECRET_KEY: str | None = None
+    # Bearer token that may list every link and delete any; unset: there is no admin.
+    ADMIN_TOKEN: str | None = None
     APP_INSTANCE: str = Field(default_factory=socket.gethostname, min_length=1, max_length=64)
     LOG_LEVEL: str = "INFO"
     CACHE_TTL_SECONDS: int = Field(default=3600, ge=1, le=30 * 24 * 3600)
@@ -76,6 +78,11 @@ class Settings(DatabaseSettings):
         if not url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return url
+
+    @field_validator("ADMIN_TOKEN")
+    @classmethod
+    def _empty_admin_token_is_none(cls, token: str | None) -> str | None:
+        return token or None  # compose and Ansible write empty values for "not set"
 
     @field_validator("SECRET_KEY")
     @classmethod

@@ -23,6 +23,12 @@ _UNAVAILABLE = {
     **_error("The database is unavailable; retry after the given delay."),
     "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds"}},
 }
+_UNAUTHORIZED = {
+    **_error("No bearer token was sent."),
+    "headers": {
+        "WWW-Authenticate": {"schema": {"type": "string"}, "description": 'Bearer realm="..."'}
+    },
+}
 _CODE_PARAM = {
     "name": "code",
     "in": "path",
@@ -39,8 +45,10 @@ def spec() -> dict[str, Any]:
         "info": {
             "title": "flask-multitier link shortener",
             "version": "1.0.0",
-            "description": "Create, list, inspect and delete short links. `GET /{code}` "
-            "(outside this API) redirects to the link's URL.",
+            "description": "Create, inspect and delete short links. `GET /{code}` "
+            "(outside this API) redirects to the link's URL. Creating a link returns its "
+            "`manage_token` once; deleting needs it (or the admin token) as a bearer token. "
+            "Listing every link is the admin's.",
         },
         "paths": {
             "/api/links": {
@@ -55,12 +63,16 @@ def spec() -> dict[str, Any]:
                     },
                     "responses": {
                         "201": {
-                            "description": "Created",
+                            "description": "Created; `manage_token` is shown this once",
                             "headers": {"Location": {"schema": {"type": "string"}}},
-                            "content": {"application/json": {"schema": link_ref}},
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/CreatedLink"}
+                                }
+                            },
                         },
                         "400": _error("The body is not valid JSON."),
-                        "409": _error("The requested code is already taken."),
+                        "409": _error("The code belongs to a link, or did once."),
                         "413": _error("The body is larger than 1 MiB."),
                         "415": _error("The body is not application/json."),
                         "422": _error("The link is not valid (see details)."),
@@ -69,7 +81,8 @@ def spec() -> dict[str, Any]:
                 },
                 "get": {
                     "operationId": "listLinks",
-                    "summary": "List links, newest first",
+                    "summary": "List every link, newest first (admin only)",
+                    "security": [{"adminToken": []}],
                     "parameters": [
                         {
                             "name": "page",
@@ -92,6 +105,8 @@ def spec() -> dict[str, Any]:
                             },
                         },
                         "400": _error("Bad pagination parameters."),
+                        "401": _UNAUTHORIZED,
+                        "403": _error("The token is not the admin token."),
                         "503": _UNAVAILABLE,
                     },
                 },
@@ -112,9 +127,12 @@ def spec() -> dict[str, Any]:
                 },
                 "delete": {
                     "operationId": "deleteLink",
-                    "summary": "Delete a link (no instance redirects it afterwards)",
+                    "summary": "Delete a link; its code is never handed out again",
+                    "security": [{"manageToken": []}, {"adminToken": []}],
                     "responses": {
-                        "204": {"description": "Deleted"},
+                        "204": {"description": "Deleted (no instance redirects it afterwards)"},
+                        "401": _UNAUTHORIZED,
+                        "403": _error("The token is neither the link's nor the admin's."),
                         "404": _error("No link has this code."),
                         "503": _UNAVAILABLE,
                     },
@@ -134,6 +152,18 @@ def spec() -> dict[str, Any]:
             },
         },
         "components": {
+            "securitySchemes": {
+                "manageToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The `manage_token` returned when the link was created.",
+                },
+                "adminToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The service's ADMIN_TOKEN (none when it is unset).",
+                },
+            },
             "schemas": {
                 "NewLink": {
                     "type": "object",
@@ -163,6 +193,22 @@ def spec() -> dict[str, Any]:
                         "created_at": {"type": "string", "format": "date-time"},
                         "short_url": {"type": "string"},
                     },
+                },
+                "CreatedLink": {
+                    "allOf": [
+                        link_ref,
+                        {
+                            "type": "object",
+                            "required": ["manage_token"],
+                            "properties": {
+                                "manage_token": {
+                                    "type": "string",
+                                    "description": "Bearer token that may delete this link. "
+                                    "Shown only here: the service keeps only its SHA-256.",
+                                }
+                            },
+                        },
+                    ]
                 },
                 "LinkPage": {
                     "type": "object",
@@ -199,6 +245,6 @@ def spec() -> dict[str, Any]:
                         }
                     },
                 },
-            }
+            },
         },
     }

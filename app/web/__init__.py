@@ -1,44 +1,86 @@
-"""Server-rendered pages: the form with recent links, a stats page per link, and redirects."""
+"""Server-rendered pages: the form with this browser's links, a page per link, and redirects."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
 from werkzeug.urls import iri_to_uri
 
 from app import services
-from app.links import CodeTaken
+from app.credentials import is_admin
+from app.links import CodeTaken, LinkNotFound, NotOwner
 from app.validation import CODE_PATTERN
-from app.web.forms import NewLinkForm
+from app.web import my_links
+from app.web.forms import DeleteLinkForm, NewLinkForm
 
 bp = Blueprint("web", __name__)
-RECENT_ON_HOME = 10
 
 
 @bp.get("/")
 def home() -> str:
-    return render_template("index.html", form=NewLinkForm(), recent=_recent())
+    return _home(NewLinkForm())
 
 
 @bp.post("/")
 def create() -> Response | tuple[str, int]:
     form = NewLinkForm()
     if not form.validate_on_submit():
-        return render_template("index.html", form=form, recent=_recent()), 400
+        return _home(form), 400
     try:
-        link = services.links().create(form.url.data, form.code.data)
+        created = services.links().create(form.url.data, form.code.data)
     except CodeTaken:
-        form.code.errors = [f"'{form.code.data}' is already taken"]
-        return render_template("index.html", form=form, recent=_recent()), 409
+        form.code.errors = [f"'{form.code.data}' is taken (codes are never reused)"]
+        return _home(form), 409
+    code = created.link.code
+    my_links.remember(code)
+    # Shown once, by the next page only: the session is a signed cookie of this browser's own.
+    session["new_token"] = {"code": code, "token": created.manage_token}
     flash("Short link created.")
-    return redirect(url_for("web.stats", code=link.code), 303)
+    return redirect(url_for("web.stats", code=code), 303)
 
 
 @bp.get("/links/<code>")
-def stats(code: str) -> str:
+def stats(code: str) -> Response:
     link = services.links().get(code)
     if link is None:
         abort(404, description=f"No link with code '{code}'.")
-    return render_template("link.html", link=link)
+    new = session.pop("new_token", None)
+    token = new["token"] if new and new.get("code") == code else None
+    form = DeleteLinkForm(token=token)
+    response = make_response(render_template("link.html", link=link, form=form, token=token))
+    if token:
+        response.headers["Cache-Control"] = "no-store"  # the token must not outlive this page
+    return response
+
+
+@bp.post("/links/<code>/delete")
+def delete(code: str) -> Response | tuple[str, int]:
+    link = services.links().get(code)
+    if link is None:
+        abort(404, description=f"No link with code '{code}'.")
+    form = DeleteLinkForm()
+    if not form.validate_on_submit():
+        return render_template("link.html", link=link, form=form, token=None), 400
+    token = form.token.data
+    try:
+        services.links().delete(code, token, admin=is_admin(token))
+    except LinkNotFound:
+        abort(404, description=f"No link with code '{code}'.")
+    except NotOwner:
+        form.token.errors = ["This is not the link's manage token."]
+        return render_template("link.html", link=link, form=form, token=None), 403
+    my_links.forget(code)
+    flash(f"Link {code} deleted; its code stays reserved.")
+    return redirect(url_for("web.home"), 303)
 
 
 @bp.get("/<code>")
@@ -54,5 +96,5 @@ def follow(code: str) -> Response:
     return Response(status=302, headers={"Location": iri_to_uri(url)})
 
 
-def _recent() -> list:  # type: ignore[type-arg]
-    return services.links().recent(page=1, per_page=RECENT_ON_HOME).items
+def _home(form: NewLinkForm) -> str:
+    return render_template("index.html", form=form, mine=services.links().live(my_links.codes()))

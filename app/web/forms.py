@@ -9,6 +9,7 @@ from wtforms import Field, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.models import URL_MAX_LENGTH
+from app.ownership import MAX_TOKEN_LENGTH
 from app.validation import check_code, check_url
 
 
@@ -31,4 +32,11 @@ class NewLinkForm(FlaskForm):
         "Custom code (optional)",
         validators=[Optional(), _rule(check_code)],
         filters=[lambda value: value or None],
+    )
+
+
+class DeleteLinkForm(FlaskForm):
+    token = StringField(
+        "Manage token (or the admin token)",
+        validators=[DataRequired(), Length(max=MAX_TOKEN_LENGTH)],
     )

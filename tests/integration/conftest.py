@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 from app import create_app
 from app.config import Settings, load_settings, normalise_database_url
 from app.migrate import upgrade
+from tests.support.auth import ADMIN_TOKEN
 from tests.support.need import need
 from tests.support.services import (
     INTEGRATION_REDIS_URL,
@@ -48,6 +49,7 @@ def make_settings(database_url: str, redis_url: str) -> Callable[..., Settings]:
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "SECRET_KEY": SECRET,
+            "ADMIN_TOKEN": ADMIN_TOKEN,
             "APP_INSTANCE": "test-a",
             "CLICK_FLUSH_SECONDS": 0.2,
         }
@@ -89,7 +91,7 @@ def clean_services(database_url: str, redis_url: str) -> Iterator[None]:
     yield
     engine = create_engine(normalise_database_url(database_url))
     with engine.begin() as connection:
-        connection.execute(text("TRUNCATE links RESTART IDENTITY"))
+        connection.execute(text("TRUNCATE links, retired_codes RESTART IDENTITY"))
     engine.dispose()
     client = redis.Redis.from_url(redis_url)
     for pattern in ("links:*", "bench:*"):
@@ -105,6 +107,7 @@ def csrf_token(page: str) -> str:
 
 
 def create_link(client: FlaskClient, url: str = "https://example.com/", **extra: object) -> dict:
+    """POST /api/links; the created link as JSON, manage_token included."""
     response = client.post("/api/links", json={"url": url, **extra})
     assert response.status_code == 201, response.get_json()
     return response.get_json()

@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.integration.conftest import create_link
+from tests.support.auth import ADMIN
 
 
 def error_of(response) -> dict:  # type: ignore[no-untyped-def]
@@ -152,7 +153,7 @@ def test_unknown_redirect_as_json_for_api_clients(client: FlaskClient) -> None:
     ["page=0", "page=-1", "page=abc", "per_page=0", "per_page=101", "per_page=1.5", "sort=url"],
 )
 def test_bad_pagination_is_400(client: FlaskClient, query: str) -> None:
-    response = client.get(f"/api/links?{query}")
+    response = client.get(f"/api/links?{query}", headers=ADMIN)
     assert response.status_code == 400
     assert error_of(response)["code"] == "invalid_query"
 

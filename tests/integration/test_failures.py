@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 
 from tests.integration.conftest import create_link
+from tests.support.auth import ADMIN, bearer
 from tests.support.redis_server import RedisServer
 from tests.support.tcp_proxy import TcpProxy
 
@@ -40,8 +41,9 @@ def test_redis_never_reachable_everything_works_and_readyz_says_degraded(
     client = make_app(REDIS_URL="redis://127.0.0.1:1/0").test_client()
     link = create_link(client, code="nocache")
     assert client.get("/nocache").status_code == 302
-    assert client.get("/api/links").get_json()["total"] == 1
-    assert client.delete(f"/api/links/{link['code']}").status_code == 204
+    assert client.get("/api/links", headers=ADMIN).get_json()["total"] == 1
+    owner = bearer(link["manage_token"])
+    assert client.delete(f"/api/links/{link['code']}", headers=owner).status_code == 204
     assert client.get("/nocache").status_code == 404
     ready = client.get("/readyz")
     assert ready.status_code == 200
@@ -54,12 +56,14 @@ def test_redis_dying_mid_way_costs_no_error_and_no_stale_answer(
 ) -> None:
     a = make_app(REDIS_URL=private_redis.url, APP_INSTANCE="a")
     b = make_app(REDIS_URL=private_redis.url, APP_INSTANCE="b")
-    create_link(a.test_client(), code="flaky")
+    flaky = create_link(a.test_client(), code="flaky")
     for _ in range(3):
         assert b.test_client().get("/flaky").status_code == 302  # b serves it from memory
 
     private_redis.stop()
-    assert a.test_client().delete("/api/links/flaky").status_code == 204  # invalidation lost
+    owner = bearer(flaky["manage_token"])
+    # invalidation lost: Redis is gone
+    assert a.test_client().delete("/api/links/flaky", headers=owner).status_code == 204
     for _ in range(3):
         # b noticed the dead subscription and stopped trusting memory: no stale redirect.
         assert b.test_client().get("/flaky").status_code == 404
@@ -86,7 +90,7 @@ def test_postgres_down_answers_503_with_retry_after_then_recovers(
     assert response.headers["Retry-After"] == "5"
     assert response.get_json()["error"]["code"] == "database_unavailable"
     for path in ("/api/links", "/api/links/before"):
-        assert client.get(path).status_code == 503
+        assert client.get(path, headers=ADMIN).status_code == 503
     assert client.get("/readyz").status_code == 503
     assert client.get("/readyz").get_json()["checks"]["database"]["status"] == "unavailable"
     assert client.get("/healthz").status_code == 200  # alive: a restart would not help

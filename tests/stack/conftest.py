@@ -20,6 +20,7 @@ import redis
 from stack import core
 from stack.config import StackConfig
 from stack.state import State
+from tests.support.auth import ADMIN_TOKEN
 from tests.support.need import ensure_debian_packages, need
 from tests.support.services import STACK_REDIS_URL
 
@@ -92,7 +93,7 @@ def make_stack(
             "database_url": database_url,
             "redis_url": redis_url,
             "workers": 2,
-            "app_env": {"LOG_LEVEL": "INFO"},
+            "app_env": {"LOG_LEVEL": "INFO", "ADMIN_TOKEN": ADMIN_TOKEN},
         }
         settings.update(overrides)
         return core.up(StackConfig(**settings))  # type: ignore[arg-type]
@@ -115,6 +116,7 @@ def stack(
         database_url=database_url,
         redis_url=redis_url,
         workers=2,
+        app_env={"ADMIN_TOKEN": ADMIN_TOKEN},
     )
     state = core.up(config)
     try:

@@ -9,6 +9,7 @@ from stack.nginx import APP_ROOT
 from stack.state import State
 from tests.stack.conftest import StackFactory, unique
 from tests.stack.http import call
+from tests.support.auth import ADMIN, bearer
 
 MIB = 1024 * 1024
 
@@ -119,7 +120,7 @@ def test_write_flood_gets_429_json_and_reads_are_not_limited(stack: State) -> No
         assert limited[0].json()["error"]["code"] == "rate_limited"
         assert limited[0].headers.get("retry-after") == "1"
         assert limited[0].served_by is None
-        reads = [call(stack.url, "GET", "/api/links") for _ in range(60)]
+        reads = [call(stack.url, "GET", "/api/links", headers=ADMIN) for _ in range(60)]
         assert {reply.status for reply in reads} == {200}
     finally:
         # Let the bucket refill (10 r/s, burst 20) so later tests of this stack can write.
@@ -137,7 +138,8 @@ def test_deleted_link_is_never_redirected_by_any_instance(stack: State) -> None:
         for _ in range(3):
             warm = call(f"http://127.0.0.1:{instance.port}", "GET", f"/{code}")
             assert warm.status == 302, (instance.name, warm.status)
-    deleted = call(stack.url, "DELETE", f"/api/links/{code}")
+    owner = bearer(created.json()["manage_token"])
+    deleted = call(stack.url, "DELETE", f"/api/links/{code}", headers=owner)
     assert deleted.status == 204
     after = [call(stack.url, "GET", f"/{code}") for _ in range(30)]
     for instance in stack.instances:
