@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base
 
 CODE_MAX_LENGTH = 32
-URL_MAX_LENGTH = 2048
 
 
 def utcnow() -> datetime:

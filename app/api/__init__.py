@@ -12,7 +12,7 @@ from app import services
 from app.api.openapi import spec
 from app.credentials import is_admin, require_admin, require_bearer
 from app.errors import ApiError
-from app.hosts import short_url
+from app.hosts import is_own_host, short_url
 from app.links import CodeTaken, LinkNotFound, NotOwner
 from app.models import Link
 from app.validation import NewLink, Page
@@ -49,7 +49,7 @@ def create_link() -> tuple[Response, int, dict[str, str]]:
     if not isinstance(body, dict):
         raise ApiError(422, "validation_failed", "The body must be a JSON object.")
     try:
-        new = NewLink.model_validate(body)
+        new = NewLink.model_validate(body, context={"is_own_host": is_own_host})
     except ValidationError as exc:
         raise ApiError(
             422, "validation_failed", "The link is not valid.", validation_details(exc)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.models import CODE_MAX_LENGTH, URL_MAX_LENGTH
-from app.validation import CODE_PATTERN
+from app.models import CODE_MAX_LENGTH
+from app.urls import MAX_LENGTH as URL_MAX_LENGTH
+from app.validation import CODE_PATTERN, RAW_URL_MAX_LENGTH
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -172,9 +173,12 @@ def spec() -> dict[str, Any]:
                     "properties": {
                         "url": {
                             "type": "string",
-                            "maxLength": URL_MAX_LENGTH,
+                            "maxLength": RAW_URL_MAX_LENGTH,
                             "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://\S+$",
-                            "description": "An http:// or https:// URL with a host name.",
+                            "description": "An http:// or https:// URL with a host name, not "
+                            "on this service's own hosts. It is stored in its canonical ASCII "
+                            "form (IDNA host, percent-encoded path, query and fragment), which "
+                            f"may be at most {URL_MAX_LENGTH} characters long.",
                         },
                         "code": {
                             "type": ["string", "null"],
@@ -188,7 +192,12 @@ def spec() -> dict[str, Any]:
                     "required": ["code", "url", "clicks", "created_at", "short_url"],
                     "properties": {
                         "code": {"type": "string", "maxLength": CODE_MAX_LENGTH},
-                        "url": {"type": "string"},
+                        "url": {
+                            "type": "string",
+                            "maxLength": URL_MAX_LENGTH,
+                            "description": "The target in canonical ASCII form: what "
+                            "`GET /{code}` sends in `Location`.",
+                        },
                         "clicks": {"type": "integer", "minimum": 0},
                         "created_at": {"type": "string", "format": "date-time"},
                         "short_url": {"type": "string"},

@@ -116,7 +116,8 @@ def stack(
         database_url=database_url,
         redis_url=redis_url,
         workers=2,
-        app_env={"ADMIN_TOKEN": ADMIN_TOKEN},
+        # links.example: the name a port-forwarded client uses in test_nginx_policy.
+        app_env={"ADMIN_TOKEN": ADMIN_TOKEN, "ALLOWED_HOSTS": "127.0.0.1,localhost,links.example"},
     )
     state = core.up(config)
     try:

@@ -167,3 +167,7 @@ def test_short_urls_use_the_scheme_host_and_port_the_client_used(stack: State) -
         stack.url, "GET", f"/api/links/{code}", headers={"Host": "links.example:18080"}
     )
     assert forwarded.json()["short_url"] == f"http://links.example:18080/{code}"
+    # A Host the app does not answer to is refused, so no link is ever built on it.
+    forged = call(stack.url, "GET", f"/api/links/{code}", headers={"Host": "evil.example"})
+    assert forged.status == 400
+    assert forged.json()["error"]["code"] == "bad_request"
