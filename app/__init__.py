@@ -16,6 +16,8 @@ from app.hosts import HostNames, register_host_check, short_url
 from app.links import LinkService
 from app.logs import configure_logging
 from app.observability import register_request_hooks
+from app.rate_limits import register_rate_limits
+from app.security_headers import register_security_headers
 from app.sessions import CookieOnlyWhenPresentSessionInterface
 
 __version__ = "0.1.0"  # the one place the version lives (pyproject.toml reads it)
@@ -33,7 +35,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_host_check(app, HostNames(settings.trusted_hosts) or None)
     register_extensions(app, settings)
     register_request_hooks(app, settings.APP_INSTANCE)
+    register_security_headers(app)
     register_blueprints(app, settings)
+    register_rate_limits(app, settings)  # wraps view functions: after the blueprints
     register_error_handlers(app)
     return app
 

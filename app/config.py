@@ -7,6 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, TypeVar
 
+from limits import parse_many
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -83,6 +84,14 @@ class Settings(DatabaseSettings):
     CLICK_FLUSH_SECONDS: float = Field(default=1.0, gt=0, le=60)
     DB_POOL_SIZE: int = Field(default=5, ge=1, le=100)
     BENCH_ENDPOINTS: bool = False
+    # The app's own rate limits per client address (Flask-Limiter; nginx has its own too), in
+    # Flask-Limiter's notation: "20/minute;200/day". RATELIMIT_ENABLED=false turns them off
+    # (load tests). The count lives in REDIS_URL's Redis unless RATELIMIT_STORAGE_URI says
+    # otherwise (memory:// without Redis: per process).
+    RATELIMIT_ENABLED: bool = True
+    RATELIMIT_CREATE: str = "20/minute;200/day"
+    RATELIMIT_DELETE: str = "20/minute"
+    RATELIMIT_STORAGE_URI: str | None = None
 
     @field_validator("REDIS_URL")
     @classmethod
@@ -93,7 +102,18 @@ class Settings(DatabaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return url
 
-    @field_validator("ADMIN_TOKEN", "PUBLIC_BASE_URL")
+    @field_validator("RATELIMIT_CREATE", "RATELIMIT_DELETE")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a rate limit; write e.g. 20/minute or 20/minute;200/day"
+            ) from None
+        return value
+
+    @field_validator("ADMIN_TOKEN", "PUBLIC_BASE_URL", "RATELIMIT_STORAGE_URI")
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         return value or None  # compose and Ansible write empty values for "not set"

@@ -41,6 +41,8 @@ def json_body() -> Any:
         return json.loads(request.get_data(cache=False))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc}") from None
+    except RecursionError:  # [[[[... nested deeper than the parser's stack allows
+        raise ApiError(400, "invalid_json", "The body is nested too deeply.") from None
 
 
 @bp.post("/links")

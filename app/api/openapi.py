@@ -30,6 +30,10 @@ _UNAUTHORIZED = {
         "WWW-Authenticate": {"schema": {"type": "string"}, "description": 'Bearer realm="..."'}
     },
 }
+_RATE_LIMITED = {
+    **_error("Too many writes from this client address; retry after the given delay."),
+    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds"}},
+}
 _CODE_PARAM = {
     "name": "code",
     "in": "path",
@@ -49,7 +53,9 @@ def spec() -> dict[str, Any]:
             "description": "Create, inspect and delete short links. `GET /{code}` "
             "(outside this API) redirects to the link's URL. Creating a link returns its "
             "`manage_token` once; deleting needs it (or the admin token) as a bearer token. "
-            "Listing every link is the admin's.",
+            "Listing every link is the admin's. Writes are rate limited per client address "
+            "(429 with `Retry-After`). A request for a host name the service does not answer "
+            "to gets 400.",
         },
         "paths": {
             "/api/links": {
@@ -77,6 +83,7 @@ def spec() -> dict[str, Any]:
                         "413": _error("The body is larger than 1 MiB."),
                         "415": _error("The body is not application/json."),
                         "422": _error("The link is not valid (see details)."),
+                        "429": _RATE_LIMITED,
                         "503": _UNAVAILABLE,
                     },
                 },
@@ -135,6 +142,7 @@ def spec() -> dict[str, Any]:
                         "401": _UNAUTHORIZED,
                         "403": _error("The token is neither the link's nor the admin's."),
                         "404": _error("No link has this code."),
+                        "429": _RATE_LIMITED,
                         "503": _UNAVAILABLE,
                     },
                 },

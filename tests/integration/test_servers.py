@@ -89,6 +89,25 @@ def test_gunicorn_logs_one_json_line_per_request(gunicorn: dict) -> None:
     assert entry["duration_ms"] >= 0
     hostile = [line for line in lines if line["path"] == '/api/links/"quoted"']
     assert hostile and hostile[0]["status"] == 404
+    assert entry["remote_addr"] == "127.0.0.1"
+    assert entry["forwarded_for"] is None
+
+
+def test_access_log_names_the_client_the_proxy_reported(gunicorn: dict) -> None:
+    # As nginx sends it: whatever the client claimed, then the address nginx saw.
+    forwarded = "198.51.100.66, 203.0.113.5"
+    requests.get(
+        f"{gunicorn['base']}/healthz",
+        headers={"X-Request-ID": "xff-check", "X-Forwarded-For": forwarded},
+    )
+    time.sleep(0.3)
+    entry = next(
+        json.loads(line)
+        for line in gunicorn["log"].read_text().splitlines()
+        if '"request_id": "xff-check"' in line
+    )
+    assert entry["remote_addr"] == "203.0.113.5"  # the trusted proxy's view, not the forgery
+    assert entry["forwarded_for"] == forwarded  # the raw header, in its own field
 
 
 def test_graceful_stop_writes_every_counted_click(gunicorn: dict) -> None:

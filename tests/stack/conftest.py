@@ -74,6 +74,13 @@ def tools() -> None:
 
 
 StackFactory = Callable[..., State]
+# What every test stack's instances get: the admin token, and the app's own write limits out of
+# reach (tests about something else write a lot; the limits have their own tests and stacks).
+APP_ENV = {
+    "ADMIN_TOKEN": ADMIN_TOKEN,
+    "RATELIMIT_CREATE": "100000/minute",
+    "RATELIMIT_DELETE": "100000/minute",
+}
 
 
 @pytest.fixture
@@ -93,7 +100,7 @@ def make_stack(
             "database_url": database_url,
             "redis_url": redis_url,
             "workers": 2,
-            "app_env": {"LOG_LEVEL": "INFO", "ADMIN_TOKEN": ADMIN_TOKEN},
+            "app_env": {"LOG_LEVEL": "INFO", **APP_ENV},
         }
         settings.update(overrides)
         return core.up(StackConfig(**settings))  # type: ignore[arg-type]
@@ -117,7 +124,7 @@ def stack(
         redis_url=redis_url,
         workers=2,
         # links.example: the name a port-forwarded client uses in test_nginx_policy.
-        app_env={"ADMIN_TOKEN": ADMIN_TOKEN, "ALLOWED_HOSTS": "127.0.0.1,localhost,links.example"},
+        app_env={**APP_ENV, "ALLOWED_HOSTS": "127.0.0.1,localhost,links.example"},
     )
     state = core.up(config)
     try:
