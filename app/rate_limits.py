@@ -63,7 +63,7 @@ def _only_in_limited_views(app: Flask, limiter: Limiter) -> None:
 
     They serve default and application-wide limits and X-RateLimit headers, none of which this
     app uses: its limits are decorator limits, which Flask-Limiter checks inside the decorated
-    view. Measured in-process on a cached redirect, the hooks cost about a third of the app's
+    view. Measured in-process on a cached redirect, the hooks cost about 30 % of the app's
     time for a request they can never limit. (The per-request state they would reset lives on
     the request context, which ends with the request anyway.)
     """
