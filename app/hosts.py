@@ -10,6 +10,7 @@ built from the Host, so there is nothing there to poison.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from flask import Flask, abort, current_app, request, url_for
 
@@ -40,6 +41,9 @@ class HostNames:
         )
 
 
+# Every request is checked, and IDNA in pure Python is slow: a service sees a handful of Host
+# values, so they are remembered (bounded, whatever clients send).
+@lru_cache(maxsize=1024)
 def host_of(host_header: str) -> str | None:
     """The normalised host of a Host header value ("name:port"), None when it is not valid."""
     if host_header.startswith("["):  # [IPv6]:port

@@ -20,7 +20,7 @@ import redis
 from stack import core
 from stack.config import StackConfig
 from stack.state import State
-from tests.support.auth import ADMIN_TOKEN
+from tests.stack.app_settings import APP_ENV
 from tests.support.need import ensure_debian_packages, need
 from tests.support.services import STACK_REDIS_URL
 
@@ -74,13 +74,6 @@ def tools() -> None:
 
 
 StackFactory = Callable[..., State]
-# What every test stack's instances get: the admin token, and the app's own write limits out of
-# reach (tests about something else write a lot; the limits have their own tests and stacks).
-APP_ENV = {
-    "ADMIN_TOKEN": ADMIN_TOKEN,
-    "RATELIMIT_CREATE": "100000/minute",
-    "RATELIMIT_DELETE": "100000/minute",
-}
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import http.client
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from stack import core
 from stack.config import StackConfig
 from stack.state import State
-from tests.stack.conftest import APP_ENV, StackFactory, unique
+from tests.stack.app_settings import APP_ENV
 from tests.stack.http import Reply, call
 from tests.support.auth import ADMIN, bearer
 from tests.support.hostile_urls import is_valid_location, link_targets
@@ -46,7 +47,7 @@ def create(state: State, url: str, code: str | None = None) -> Reply:
 
 
 def test_the_takeover_sequence_is_refused_at_every_step(public: State) -> None:
-    code = unique("victim")
+    code = f"victim{uuid.uuid4().hex[:10]}"
     victim = create(public, "https://example.com/victim", code)
     assert victim.status == 201, victim.body
     attacker = create(public, "https://example.com/attacker")
@@ -128,7 +129,7 @@ def test_security_headers_reach_the_client_once(public: State) -> None:
         assert "frame-ancestors 'none'" in csp
 
 
-def test_the_apps_own_write_limit_holds_behind_nginx(make_stack: StackFactory) -> None:
+def test_the_apps_own_write_limit_holds_behind_nginx(make_stack: Callable[..., State]) -> None:
     state = make_stack(
         instances=2,
         write_rate="off",  # nginx lets every write through: the app must limit by itself
