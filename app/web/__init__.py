@@ -68,8 +68,10 @@ def stats(code: str) -> Response:
     link = services.links().get(code)
     if link is None:
         abort(404, description=f"No link with code '{code}'.")
-    new = session.pop("new_token", None)
-    token = new["token"] if new and new.get("code") == code else None
+    new = session.get("new_token")
+    token = None
+    if isinstance(new, dict) and new.get("code") == code:
+        token = session.pop("new_token")["token"]  # shown this once
     form = DeleteLinkForm(token=token)
     response = make_response(render_template("link.html", link=link, form=form, token=token))
     if token:

@@ -193,3 +193,13 @@ def test_the_home_page_lists_only_this_browsers_links(app: Flask) -> None:
     assert "minelink" not in app.test_client().get("/").get_data(as_text=True)
     # The delete form needs CSRF like the create form.
     assert mine.post("/links/minelink/delete", data={"token": "x"}).status_code == 400
+
+
+def test_only_the_new_links_own_page_shows_and_spends_its_token(client: FlaskClient) -> None:
+    create_link(client, code="another")
+    form_token = csrf_token(client.get("/").get_data(as_text=True))
+    client.post(
+        "/", data={"url": "https://example.com/n", "code": "newone", "csrf_token": form_token}
+    )
+    assert "shown only this once" not in client.get("/links/another").get_data(as_text=True)
+    assert "shown only this once" in client.get("/links/newone").get_data(as_text=True)
