@@ -1,8 +1,9 @@
 """Run the app locally with no services: `python run.py` (or `make run`).
 
 With no environment at all it uses a SQLite file under instance/ and an in-process cache, applies
-the migrations itself and serves on http://127.0.0.1:5000. Set DATABASE_URL / REDIS_URL to use
-PostgreSQL and Redis instead. For production, use gunicorn (see gunicorn.conf.py).
+the migrations itself and serves on http://127.0.0.1:5000, answering the loopback names only
+(ALLOWED_HOSTS). Set DATABASE_URL / REDIS_URL to use PostgreSQL and Redis instead. For
+production, use gunicorn (see gunicorn.conf.py).
 """
 
 import os
@@ -12,9 +13,13 @@ from app import create_app
 from app.config import ConfigError, load_settings
 from app.migrate import upgrade
 
+LOOPBACK_NAMES = "localhost,127.0.0.1,[::1]"
+
 
 def main() -> int:
     os.environ.setdefault("APP_ENV", "development")
+    # The names a browser on this machine uses; set ALLOWED_HOSTS when serving on another address.
+    os.environ.setdefault("ALLOWED_HOSTS", LOOPBACK_NAMES)
     try:
         settings = load_settings()
     except ConfigError as exc:

@@ -7,22 +7,22 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import metrics
+from app import metrics, ownership
 from app.cache import make_cache
-from app.config import MAX_BODY_BYTES, AppEnv, Settings, load_settings
+from app.config import DEV_SECRET_KEY, MAX_BODY_BYTES, AppEnv, Settings, load_settings
 from app.db import Database
 from app.errors import register_error_handlers
+from app.hosts import HostNames, register_host_check, short_url
 from app.links import LinkService
 from app.logs import configure_logging
 from app.observability import register_request_hooks
+from app.rate_limits import register_rate_limits
+from app.security_headers import register_security_headers
 from app.sessions import CookieOnlyWhenPresentSessionInterface
 
 __version__ = "0.1.0"  # the one place the version lives (pyproject.toml reads it)
 
 csrf = CSRFProtect()
-
-# Only for local work: production refuses to start without SECRET_KEY (see app.config).
-DEV_SECRET_KEY = "dev-only-not-a-secret-change-me"  # noqa: S105  (deliberately public)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -31,9 +31,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.session_interface = CookieOnlyWhenPresentSessionInterface()
     configure_app(app, settings)
     configure_logging(settings.LOG_LEVEL, settings.APP_INSTANCE)
+    # First of the request hooks: a request for a foreign host is refused before any work.
+    register_host_check(app, HostNames(settings.trusted_hosts) or None)
     register_extensions(app, settings)
     register_request_hooks(app, settings.APP_INSTANCE)
+    register_security_headers(app)
     register_blueprints(app, settings)
+    register_rate_limits(app, settings)  # wraps view functions: after the blueprints
     register_error_handlers(app)
     return app
 
@@ -45,6 +49,11 @@ def configure_app(app: Flask, settings: Settings) -> None:
         APP_INSTANCE=settings.APP_INSTANCE,
         TESTING=settings.APP_ENV is AppEnv.TESTING,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Only the digest is kept: the token itself never sits in the app's config.
+        ADMIN_TOKEN_DIGEST=ownership.digest(settings.ADMIN_TOKEN) if settings.ADMIN_TOKEN else None,
+        PUBLIC_BASE_URL=settings.PUBLIC_BASE_URL,
+        # Links may not point here: the configured names (the request's own host is added).
+        OWN_HOSTS=HostNames(settings.trusted_hosts),
     )
     # One proxy (nginx) sits in front in every deployed topology: trust its X-Forwarded-* once,
     # so short URLs use the public scheme, host and port (X-Forwarded-Host carries the port).
@@ -71,3 +80,4 @@ def register_blueprints(app: Flask, settings: Settings) -> None:
 
         app.register_blueprint(bench.bp)
     app.register_blueprint(web.bp)  # last: its /<code> route must not shadow the others
+    app.add_template_global(short_url)

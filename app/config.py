@@ -5,13 +5,23 @@ from __future__ import annotations
 import socket
 from enum import StrEnum
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
+from limits import parse_many
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.urls import normalise, normalise_host
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 MAX_BODY_BYTES = 1024 * 1024  # nginx's client_max_body_size matches this
+# Only for local work: production refuses it (and any key that looks like a placeholder).
+DEV_SECRET_KEY = "dev-only-not-a-secret-change-me"  # noqa: S105  (deliberately public)
+MIN_PRODUCTION_SECRET_LENGTH = 32
+# Marks of a value copied from an example file (.env.example, ansible/vault.example.yml) instead
+# of generated: the examples use them so that production refuses to start until they are replaced.
+PLACEHOLDER_MARKS = ("change-me", "changeme", "change_me")
+GENERATE_HINT = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
 
 
 class AppEnv(StrEnum):
@@ -61,12 +71,27 @@ class Settings(DatabaseSettings):
     # Heroku Redis serves rediss:// with a self-signed certificate: it must be told not to verify.
     REDIS_TLS_VERIFY: bool = True
     SECRET_KEY: str | None = None
+    # Bearer token that may list every link and delete any; unset: there is no admin.
+    ADMIN_TOKEN: str | None = None
+    # Where the service is reached, e.g. https://links.example.com: short URLs are built on it,
+    # and its host is trusted. ALLOWED_HOSTS: the Host names (comma-separated; ".example.com"
+    # allows every subdomain) the app answers; others get 400. Production needs one of the two.
+    PUBLIC_BASE_URL: str | None = None
+    ALLOWED_HOSTS: Annotated[list[str], NoDecode] = Field(default_factory=list)
     APP_INSTANCE: str = Field(default_factory=socket.gethostname, min_length=1, max_length=64)
     LOG_LEVEL: str = "INFO"
     CACHE_TTL_SECONDS: int = Field(default=3600, ge=1, le=30 * 24 * 3600)
     CLICK_FLUSH_SECONDS: float = Field(default=1.0, gt=0, le=60)
     DB_POOL_SIZE: int = Field(default=5, ge=1, le=100)
     BENCH_ENDPOINTS: bool = False
+    # The app's own rate limits per client address (Flask-Limiter; nginx has its own too), in
+    # Flask-Limiter's notation: "20/minute;200/day". RATELIMIT_ENABLED=false turns them off
+    # (load tests). The count lives in REDIS_URL's Redis unless RATELIMIT_STORAGE_URI says
+    # otherwise (memory:// without Redis: per process).
+    RATELIMIT_ENABLED: bool = True
+    RATELIMIT_CREATE: str = "20/minute;200/day"
+    RATELIMIT_DELETE: str = "20/minute"
+    RATELIMIT_STORAGE_URI: str | None = None
 
     @field_validator("REDIS_URL")
     @classmethod
@@ -76,6 +101,56 @@ class Settings(DatabaseSettings):
         if not url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return url
+
+    @field_validator("RATELIMIT_CREATE", "RATELIMIT_DELETE")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a rate limit; write e.g. 20/minute or 20/minute;200/day"
+            ) from None
+        return value
+
+    @field_validator("ADMIN_TOKEN", "PUBLIC_BASE_URL", "RATELIMIT_STORAGE_URI")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return value or None  # compose and Ansible write empty values for "not set"
+
+    @field_validator("PUBLIC_BASE_URL")
+    @classmethod
+    def _check_public_base_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        canonical = normalise(url).url
+        if canonical.count("/") != 3 or not canonical.endswith("/"):
+            raise ValueError("must be the scheme and host only, e.g. https://links.example.com")
+        return canonical.removesuffix("/")
+
+    @field_validator("ALLOWED_HOSTS", mode="before")
+    @classmethod
+    def _split_allowed_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list):
+            return [entry.strip() for entry in value if isinstance(entry, str) and entry.strip()]
+        return value
+
+    @field_validator("ALLOWED_HOSTS")
+    @classmethod
+    def _check_allowed_hosts(cls, hosts: list[str]) -> list[str]:
+        for entry in hosts:
+            if entry == "*":
+                raise ValueError(
+                    "'*' would trust any Host header; list the names (a leading dot allows "
+                    "every subdomain, e.g. .example.com)"
+                )
+            try:
+                normalise_host(entry.removeprefix("."))
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} {exc}") from None
+        return hosts
 
     @field_validator("SECRET_KEY")
     @classmethod
@@ -92,16 +167,50 @@ class Settings(DatabaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """ALLOWED_HOSTS plus PUBLIC_BASE_URL's host: the Host names the app answers."""
+        public = [normalise(self.PUBLIC_BASE_URL).host] if self.PUBLIC_BASE_URL else []
+        return [*self.ALLOWED_HOSTS, *public]
+
     @model_validator(mode="after")
-    def _production_needs_a_secret(self) -> Settings:
-        if self.APP_ENV is AppEnv.PRODUCTION and not self.SECRET_KEY:
-            raise ValueError(
+    def _production_is_strict(self) -> Settings:
+        if self.APP_ENV is not AppEnv.PRODUCTION:
+            return self
+        problems = []
+        if not self.SECRET_KEY:
+            problems.append(
                 "SECRET_KEY is required when APP_ENV=production: it signs sessions and CSRF "
                 "tokens, and a default key would let anyone forge them. Set SECRET_KEY to a long "
-                "random string (python -c 'import secrets; print(secrets.token_hex(32))'), or set "
-                "APP_ENV=development for local work."
+                f"random string ({GENERATE_HINT}), or set APP_ENV=development for local work."
             )
+        elif reason := weak_secret(self.SECRET_KEY):
+            problems.append(f"SECRET_KEY {reason} (production; generate one: {GENERATE_HINT})")
+        if self.ADMIN_TOKEN and (reason := weak_secret(self.ADMIN_TOKEN)):
+            problems.append(f"ADMIN_TOKEN {reason} (production; generate one: {GENERATE_HINT})")
+        if not self.trusted_hosts:
+            problems.append(
+                "PUBLIC_BASE_URL or ALLOWED_HOSTS is required when APP_ENV=production: short "
+                "URLs are built on the public address, and requests for any other Host are "
+                "refused (else a forged Host header would make the app hand out links to another "
+                "site). E.g. PUBLIC_BASE_URL=https://links.example.com, or "
+                "ALLOWED_HOSTS=links.example.com,www.links.example.com."
+            )
+        if problems:
+            raise ValueError("\n  ".join(problems))
         return self
+
+
+def weak_secret(value: str) -> str | None:
+    """Why `value` cannot guard production, or None when it can."""
+    if value == DEV_SECRET_KEY:
+        return "is the public development key"
+    lowered = value.lower()
+    if any(mark in lowered for mark in PLACEHOLDER_MARKS):
+        return "is a placeholder from an example file, not a secret"
+    if len(value) < MIN_PRODUCTION_SECRET_LENGTH:
+        return f"must be at least {MIN_PRODUCTION_SECRET_LENGTH} characters, not {len(value)}"
+    return None
 
 
 SettingsT = TypeVar("SettingsT", bound=DatabaseSettings)

@@ -29,7 +29,10 @@ class JsonAccessLogger(Logger):
             "bytes": getattr(resp, "sent", None),
             "request_id": headers.get("X-Request-ID"),
             "instance": headers.get("X-Served-By"),
-            "remote_addr": environ.get("HTTP_X_FORWARDED_FOR", environ.get("REMOTE_ADDR")),
+            # The client as the trusted proxy reported it: ProxyFix has rewritten REMOTE_ADDR in
+            # this same environ. The raw header is kept apart: anyone can write anything in it.
+            "remote_addr": environ.get("REMOTE_ADDR"),
+            "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR"),
             "user_agent": environ.get("HTTP_USER_AGENT"),
         }
         try:

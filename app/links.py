@@ -10,13 +10,15 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from app import ownership
 from app.cache import LinkCache
 from app.clicks import ClickCounter
 from app.db import Database
-from app.models import Link
+from app.models import Link, RetiredCode
 
 CODE_ALPHABET = string.ascii_letters + string.digits
 GENERATED_CODE_LENGTH = 7  # 62^7 = 3.5e12 codes: collisions stay rare for any realistic table
@@ -28,7 +30,19 @@ TARGET_OF_CODE = select(Link.__table__.c.url).where(Link.__table__.c.code == bin
 
 
 class CodeTaken(Exception):
-    """The requested code belongs to another link."""
+    """The requested code belongs to another link, or did once (codes are never reused)."""
+
+
+class LinkNotFound(Exception):
+    """No live link has this code."""
+
+
+class NotOwner(Exception):
+    """The credential is neither the link's manage token nor the admin's."""
+
+
+class _Retired(Exception):
+    """Raised inside a transaction to roll back a link whose code was retired."""
 
 
 @dataclass(frozen=True)
@@ -37,24 +51,41 @@ class LinkPage:
     total: int
 
 
+@dataclass(frozen=True)
+class NewLink:
+    link: Link
+    manage_token: str  # shown to its creator once; only its digest is stored
+
+
 class LinkService:
     def __init__(self, db: Database, cache: LinkCache, click_flush_seconds: float) -> None:
         self.db = db
         self.cache = cache
         self.clicks = ClickCounter(self.add_clicks, click_flush_seconds)
 
-    def create(self, url: str, code: str | None = None) -> Link:
-        """Store a new link; with no code, one is generated. Raises CodeTaken."""
+    def create(self, url: str, code: str | None = None) -> NewLink:
+        """Store a new link with its manage token; with no code, one is generated.
+
+        Raises CodeTaken when the code belongs to a link, or did once.
+        """
         attempts = 1 if code else GENERATION_ATTEMPTS
         for _ in range(attempts):
-            link = Link(code=code or _random_code(), url=url)
+            token, token_hash = ownership.new_token()
+            link = Link(code=code or _random_code(), url=url, token_hash=token_hash)
             try:
                 with self.db.transaction() as session:
                     session.add(link)
-            except IntegrityError:
-                # The unique constraint decides, so two racing requests cannot both win.
+                    session.flush()
+                    if _is_retired(session, link.code):
+                        raise _Retired
+            except (IntegrityError, _Retired):
+                # The unique constraint decides between live links, so two racing requests
+                # cannot both win. The retired check runs after the INSERT on purpose: an INSERT
+                # that waited for a concurrent delete of the same code only goes through once
+                # that delete has committed, and this next statement (a new snapshot under READ
+                # COMMITTED) then sees the code retired.
                 continue
-            return link
+            return NewLink(link, token)
         raise CodeTaken(code or "generated")
 
     def get(self, code: str) -> Link | None:
@@ -64,16 +95,40 @@ class LinkService:
             link.clicks += self.clicks.pending(code)  # not yet flushed, already counted
         return link
 
-    def delete(self, code: str) -> bool:
-        """Delete a link; False when there is none. Raises CacheUnavailable, deleting nothing,
-        when the cache cannot make every instance forget the link (see app/cache.py)."""
-        if self._target_from_db(code) is None:
-            return False
+    def live(self, codes: list[str]) -> list[Link]:
+        """The links among `codes` that still exist, in the order given."""
+        if not codes:
+            return []
+        with self.db.session() as session:
+            found = {
+                link.code: link
+                for link in session.scalars(select(Link).where(Link.code.in_(codes)))
+            }
+        return [found[code] for code in codes if code in found]
+
+    def delete(self, code: str, token: str | None, admin: bool = False) -> None:
+        """Delete a link for its token holder (or the admin) and retire its code for ever.
+
+        Raises LinkNotFound (no live link has the code), NotOwner (wrong credential), or
+        CacheUnavailable, deleting nothing, when the cache cannot make every instance forget the
+        link (see app/cache.py).
+        """
+        # The credential first: a refused delete must cost the cache nothing.
+        with self.db.session() as session:
+            row = session.execute(select(Link.token_hash).where(Link.code == code)).first()
+        if row is None:
+            raise LinkNotFound(code)
+        if not admin and not ownership.matches(token, row.token_hash):
+            raise NotOwner(code)
         # The cache's part wraps the write: with Redis, every instance is told, and Redis has
         # confirmed it, before the row goes (app/cache.py).
         with self.cache.invalidating(code), self.db.transaction() as session:
-            deleted = session.execute(delete(Link).where(Link.code == code)).rowcount
-        return bool(deleted)
+            # FOR UPDATE: a concurrent delete of the same link waits, then finds nothing.
+            link = session.scalar(select(Link).where(Link.code == code).with_for_update())
+            if link is None:
+                raise LinkNotFound(code)
+            session.delete(link)
+            session.add(RetiredCode(code=code))
 
     def recent(self, page: int, per_page: int) -> LinkPage:
         with self.db.session() as session:
@@ -106,6 +161,10 @@ class LinkService:
         )
         with self.db.transaction() as session:
             session.execute(increment, [{"b_code": c, "b_n": n} for c, n in batch.items()])
+
+
+def _is_retired(session: Session, code: str) -> bool:
+    return bool(session.scalar(select(exists().where(RetiredCode.code == code))))
 
 
 def _random_code() -> str:

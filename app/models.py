@@ -1,4 +1,4 @@
-"""The one table the link shortener needs."""
+"""The tables: the links, and the codes of deleted links (never handed out again)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base
 
 CODE_MAX_LENGTH = 32
-URL_MAX_LENGTH = 2048
 
 
 def utcnow() -> datetime:
@@ -26,6 +25,9 @@ class Link(Base):
     url: Mapped[str] = mapped_column(Text)
     clicks: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # SHA-256 of the link's manage token (app.ownership); NULL for links made before tokens
+    # existed: only the admin may delete those.
+    token_hash: Mapped[str | None] = mapped_column(String(64), default=None)
 
     __table_args__ = (Index("ix_links_created_at", "created_at"),)
 
@@ -36,3 +38,12 @@ class Link(Base):
             "clicks": self.clicks,
             "created_at": self.created_at.isoformat(),
         }
+
+
+class RetiredCode(Base):
+    """A deleted link's code: reserved for ever, so a freed code cannot be taken over."""
+
+    __tablename__ = "retired_codes"
+
+    code: Mapped[str] = mapped_column(String(CODE_MAX_LENGTH), primary_key=True)
+    retired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,8 +1,9 @@
-"""Flask's cookie sessions, minus work for requests that carry no session cookie."""
+"""Flask's cookie sessions, minus work for requests that carry no session cookie, and Secure
+whenever the request came over HTTPS."""
 
 from __future__ import annotations
 
-from flask import Flask, Request
+from flask import Flask, Request, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 
@@ -18,3 +19,8 @@ class CookieOnlyWhenPresentSessionInterface(SecureCookieSessionInterface):
         if self.get_cookie_name(app) not in request.cookies:
             return self.session_class()
         return super().open_session(app, request)
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        # Per request rather than SESSION_COOKIE_SECURE: the same app serves HTTPS behind a
+        # TLS-terminating proxy (X-Forwarded-Proto, applied by ProxyFix) and plain HTTP locally.
+        return request.is_secure or super().get_cookie_secure(app)

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated
-from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictStr,
+    ValidationInfo,
+    field_validator,
+)
 
-from app.models import CODE_MAX_LENGTH, URL_MAX_LENGTH
+from app.models import CODE_MAX_LENGTH
+from app.urls import normalise
+
+# Raw input longer than this is refused before any parsing; the stored, encoded form has its own
+# (smaller) limit, app.urls.MAX_LENGTH.
+RAW_URL_MAX_LENGTH = 8192
 
 CODE_PATTERN = re.compile(rf"[A-Za-z0-9_-]{{3,{CODE_MAX_LENGTH}}}")
 # Paths the app or nginx answer themselves: a link with such a code could never be followed.
@@ -30,19 +43,17 @@ RESERVED_CODES = frozenset(
         "robots",
     }
 )
-ALLOWED_SCHEMES = ("http", "https")
-_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
+
+# Tells whether a (normalised) host is this service's own; links there are refused.
+IsOwnHost = Callable[[str], bool]
 
 
-def check_url(url: str) -> str:
-    if _CONTROL_OR_SPACE.search(url):
-        raise ValueError("must not contain spaces or control characters")
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ALLOWED_SCHEMES:
-        raise ValueError("must be an http:// or https:// URL")
-    if not parts.hostname:
-        raise ValueError("must include a host name")
-    return url
+def check_url(url: str, is_own_host: IsOwnHost | None = None) -> str:
+    """The URL's canonical ASCII form (app.urls); ValueError with the reason when refused."""
+    target = normalise(url)
+    if is_own_host is not None and is_own_host(target.host):
+        raise ValueError("must not point at this service itself (a short link to a short link)")
+    return target.url
 
 
 def check_code(code: str) -> str:
@@ -53,17 +64,21 @@ def check_code(code: str) -> str:
     return code
 
 
-Url = Annotated[StrictStr, Field(max_length=URL_MAX_LENGTH), AfterValidator(check_url)]
 Code = Annotated[StrictStr, AfterValidator(check_code)]
 
 
 class NewLink(BaseModel):
-    """Body of POST /api/links."""
+    """Body of POST /api/links. Validate with context={"is_own_host": ...}."""
 
     model_config = ConfigDict(extra="forbid")
 
-    url: Url
+    url: Annotated[StrictStr, Field(max_length=RAW_URL_MAX_LENGTH)]
     code: Code | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _normalise_url(cls, url: str, info: ValidationInfo) -> str:
+        return check_url(url, (info.context or {}).get("is_own_host"))
 
 
 class Page(BaseModel):

@@ -82,6 +82,8 @@ def from_environment(**overrides: object) -> StackConfig:
             setattr(config, attr, value)
         else:
             config.notes.append(f"{name} is not set: using the local default {default}")
+    if not os.environ.get("ADMIN_TOKEN"):
+        config.notes.append("ADMIN_TOKEN is not set: there is no admin (GET /api/links is refused)")
     rate = os.environ.get("STACK_WRITE_RATE", "").strip()
     if rate:
         config.write_rate = rate

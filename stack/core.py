@@ -12,11 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.config import Settings
 from stack import instances, nginx, procs
 from stack.config import DEFAULT_STATE_DIR, REPO_ROOT, StackConfig, StackError
 from stack.state import Instance, State
 
 MIGRATE_TIMEOUT = 120
+LOOPBACK_NAMES = "127.0.0.1,localhost"
+# The app's settings a caller may give in the environment (ADMIN_TOKEN, RATELIMIT_*, ...), minus
+# the ones the stack decides itself. Recorded in the state file, so that a rolling restart run
+# later from another shell starts every instance with the same settings.
+PASSED_SETTINGS = sorted(set(Settings.model_fields) - {"DATABASE_URL", "REDIS_URL", "APP_INSTANCE"})
 
 
 def _port_is_free(port: int) -> bool:
@@ -30,14 +36,17 @@ def _port_is_free(port: int) -> bool:
 
 def _app_env(config: StackConfig) -> dict[str, str]:
     """What the stack sets on top of the caller's environment (kept in the state file)."""
-    env = {
-        "DATABASE_URL": config.database_url,
-        "REDIS_URL": config.redis_url,
-        "APP_ENV": os.environ.get("APP_ENV") or "production",
-    }
+    env = {name: os.environ[name] for name in PASSED_SETTINGS if name in os.environ}
+    env.update(
+        DATABASE_URL=config.database_url,
+        REDIS_URL=config.redis_url,
+        APP_ENV=os.environ.get("APP_ENV") or "production",
+    )
     # One key for all instances (a form rendered by one is posted to another); made per `up`
     # when the environment has none, never written anywhere but the 0600 state file.
     env["SECRET_KEY"] = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+    if not (env.get("ALLOWED_HOSTS") or env.get("PUBLIC_BASE_URL")):
+        env["ALLOWED_HOSTS"] = LOOPBACK_NAMES  # nginx listens on 127.0.0.1 only
     if config.workers is not None:
         env["WEB_CONCURRENCY"] = str(config.workers)
     if config.worker_class is not None:

@@ -10,8 +10,10 @@ from pydantic import ValidationError
 
 from app import services
 from app.api.openapi import spec
+from app.credentials import is_admin, require_admin, require_bearer
 from app.errors import ApiError
-from app.links import CodeTaken
+from app.hosts import is_own_host, short_url
+from app.links import CodeTaken, LinkNotFound, NotOwner
 from app.models import Link
 from app.validation import NewLink, Page
 
@@ -19,7 +21,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 
 def link_json(link: Link) -> dict[str, Any]:
-    return {**link.to_dict(), "short_url": url_for("web.follow", code=link.code, _external=True)}
+    return {**link.to_dict(), "short_url": short_url(link.code)}
 
 
 def validation_details(exc: ValidationError) -> list[dict[str, str]]:
@@ -39,6 +41,8 @@ def json_body() -> Any:
         return json.loads(request.get_data(cache=False))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc}") from None
+    except RecursionError:  # [[[[... nested deeper than the parser's stack allows
+        raise ApiError(400, "invalid_json", "The body is nested too deeply.") from None
 
 
 @bp.post("/links")
@@ -47,21 +51,24 @@ def create_link() -> tuple[Response, int, dict[str, str]]:
     if not isinstance(body, dict):
         raise ApiError(422, "validation_failed", "The body must be a JSON object.")
     try:
-        new = NewLink.model_validate(body)
+        new = NewLink.model_validate(body, context={"is_own_host": is_own_host})
     except ValidationError as exc:
         raise ApiError(
             422, "validation_failed", "The link is not valid.", validation_details(exc)
         ) from None
     try:
-        link = services.links().create(new.url, new.code)
+        created = services.links().create(new.url, new.code)
     except CodeTaken:
-        raise ApiError(409, "code_taken", f"The code '{new.code}' is already taken.") from None
-    location = url_for("api.get_link", code=link.code)
-    return jsonify(link_json(link)), 201, {"Location": location}
+        raise ApiError(
+            409, "code_taken", f"The code '{new.code}' is taken (codes are never reused)."
+        ) from None
+    body = {**link_json(created.link), "manage_token": created.manage_token}
+    return jsonify(body), 201, {"Location": url_for("api.get_link", code=created.link.code)}
 
 
 @bp.get("/links")
 def list_links() -> Response:
+    require_admin()  # every link anyone made: the codes are the capabilities of their owners
     try:
         page = Page.model_validate(request.args.to_dict())
     except ValidationError as exc:
@@ -91,8 +98,15 @@ def get_link(code: str) -> Response:
 
 @bp.delete("/links/<code>")
 def delete_link(code: str) -> tuple[str, int]:
-    if not services.links().delete(code):
-        raise ApiError(404, "not_found", f"No link with code '{code}'.")
+    token = require_bearer()
+    try:
+        services.links().delete(code, token, admin=is_admin(token))
+    except LinkNotFound:
+        raise ApiError(404, "not_found", f"No link with code '{code}'.") from None
+    except NotOwner:
+        raise ApiError(
+            403, "forbidden", "This token is neither the link's manage_token nor the admin's."
+        ) from None
     return "", 204
 
 

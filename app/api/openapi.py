@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.models import CODE_MAX_LENGTH, URL_MAX_LENGTH
-from app.validation import CODE_PATTERN
+from app.models import CODE_MAX_LENGTH
+from app.urls import MAX_LENGTH as URL_MAX_LENGTH
+from app.validation import CODE_PATTERN, RAW_URL_MAX_LENGTH
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -21,6 +22,16 @@ def _error(description: str) -> dict[str, Any]:
 
 _UNAVAILABLE = {
     **_error("The database is unavailable; retry after the given delay."),
+    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds"}},
+}
+_UNAUTHORIZED = {
+    **_error("No bearer token was sent."),
+    "headers": {
+        "WWW-Authenticate": {"schema": {"type": "string"}, "description": 'Bearer realm="..."'}
+    },
+}
+_RATE_LIMITED = {
+    **_error("Too many writes from this client address; retry after the given delay."),
     "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds"}},
 }
 _CODE_PARAM = {
@@ -39,8 +50,12 @@ def spec() -> dict[str, Any]:
         "info": {
             "title": "flask-multitier link shortener",
             "version": "1.0.0",
-            "description": "Create, list, inspect and delete short links. `GET /{code}` "
-            "(outside this API) redirects to the link's URL.",
+            "description": "Create, inspect and delete short links. `GET /{code}` "
+            "(outside this API) redirects to the link's URL. Creating a link returns its "
+            "`manage_token` once; deleting needs it (or the admin token) as a bearer token. "
+            "Listing every link is the admin's. Writes are rate limited per client address "
+            "(429 with `Retry-After`). A request for a host name the service does not answer "
+            "to gets 400.",
         },
         "paths": {
             "/api/links": {
@@ -55,21 +70,27 @@ def spec() -> dict[str, Any]:
                     },
                     "responses": {
                         "201": {
-                            "description": "Created",
+                            "description": "Created; `manage_token` is shown this once",
                             "headers": {"Location": {"schema": {"type": "string"}}},
-                            "content": {"application/json": {"schema": link_ref}},
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/CreatedLink"}
+                                }
+                            },
                         },
                         "400": _error("The body is not valid JSON."),
-                        "409": _error("The requested code is already taken."),
+                        "409": _error("The code belongs to a link, or did once."),
                         "413": _error("The body is larger than 1 MiB."),
                         "415": _error("The body is not application/json."),
                         "422": _error("The link is not valid (see details)."),
+                        "429": _RATE_LIMITED,
                         "503": _UNAVAILABLE,
                     },
                 },
                 "get": {
                     "operationId": "listLinks",
-                    "summary": "List links, newest first",
+                    "summary": "List every link, newest first (admin only)",
+                    "security": [{"adminToken": []}],
                     "parameters": [
                         {
                             "name": "page",
@@ -92,6 +113,8 @@ def spec() -> dict[str, Any]:
                             },
                         },
                         "400": _error("Bad pagination parameters."),
+                        "401": _UNAUTHORIZED,
+                        "403": _error("The token is not the admin token."),
                         "503": _UNAVAILABLE,
                     },
                 },
@@ -112,10 +135,14 @@ def spec() -> dict[str, Any]:
                 },
                 "delete": {
                     "operationId": "deleteLink",
-                    "summary": "Delete a link (no instance redirects it 1 s after the answer)",
+                    "summary": "Delete a link; its code is never handed out again",
+                    "security": [{"manageToken": []}, {"adminToken": []}],
                     "responses": {
-                        "204": {"description": "Deleted"},
+                        "204": {"description": "Deleted: no instance redirects it 1 s later"},
+                        "401": _UNAUTHORIZED,
+                        "403": _error("The token is neither the link's nor the admin's."),
                         "404": _error("No link has this code."),
+                        "429": _RATE_LIMITED,
                         "503": {
                             **_UNAVAILABLE,
                             "description": "The database, or the cache every instance reads, "
@@ -138,6 +165,18 @@ def spec() -> dict[str, Any]:
             },
         },
         "components": {
+            "securitySchemes": {
+                "manageToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The `manage_token` returned when the link was created.",
+                },
+                "adminToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The service's ADMIN_TOKEN (none when it is unset).",
+                },
+            },
             "schemas": {
                 "NewLink": {
                     "type": "object",
@@ -146,9 +185,12 @@ def spec() -> dict[str, Any]:
                     "properties": {
                         "url": {
                             "type": "string",
-                            "maxLength": URL_MAX_LENGTH,
+                            "maxLength": RAW_URL_MAX_LENGTH,
                             "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://\S+$",
-                            "description": "An http:// or https:// URL with a host name.",
+                            "description": "An http:// or https:// URL with a host name, not "
+                            "on this service's own hosts. It is stored in its canonical ASCII "
+                            "form (IDNA host, percent-encoded path, query and fragment), which "
+                            f"may be at most {URL_MAX_LENGTH} characters long.",
                         },
                         "code": {
                             "type": ["string", "null"],
@@ -162,11 +204,32 @@ def spec() -> dict[str, Any]:
                     "required": ["code", "url", "clicks", "created_at", "short_url"],
                     "properties": {
                         "code": {"type": "string", "maxLength": CODE_MAX_LENGTH},
-                        "url": {"type": "string"},
+                        "url": {
+                            "type": "string",
+                            "maxLength": URL_MAX_LENGTH,
+                            "description": "The target in canonical ASCII form: what "
+                            "`GET /{code}` sends in `Location`.",
+                        },
                         "clicks": {"type": "integer", "minimum": 0},
                         "created_at": {"type": "string", "format": "date-time"},
                         "short_url": {"type": "string"},
                     },
+                },
+                "CreatedLink": {
+                    "allOf": [
+                        link_ref,
+                        {
+                            "type": "object",
+                            "required": ["manage_token"],
+                            "properties": {
+                                "manage_token": {
+                                    "type": "string",
+                                    "description": "Bearer token that may delete this link. "
+                                    "Shown only here: the service keeps only its SHA-256.",
+                                }
+                            },
+                        },
+                    ]
                 },
                 "LinkPage": {
                     "type": "object",
@@ -203,6 +266,6 @@ def spec() -> dict[str, Any]:
                         }
                     },
                 },
-            }
+            },
         },
     }

@@ -1,44 +1,103 @@
-"""Server-rendered pages: the form with recent links, a stats page per link, and redirects."""
+"""Server-rendered pages: the form with this browser's links, a page per link, and redirects."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
-from werkzeug.urls import iri_to_uri
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
 
 from app import services
-from app.links import CodeTaken
+from app.credentials import is_admin
+from app.links import CodeTaken, LinkNotFound, NotOwner
+from app.urls import legacy_location
 from app.validation import CODE_PATTERN
-from app.web.forms import NewLinkForm
+from app.web import my_links
+from app.web.forms import DeleteLinkForm, NewLinkForm
 
 bp = Blueprint("web", __name__)
-RECENT_ON_HOME = 10
+
+
+class StoredRedirect(Response):
+    """A 302 whose Location goes out exactly as stored.
+
+    Werkzeug would re-parse every Location (iri_to_uri), which costs time on the hot path and
+    raises on a malformed URL made before targets were normalised: a 500 on every click. Stored
+    targets are printable ASCII (app.urls), so they are valid header values as they are.
+    """
+
+    def get_wsgi_headers(self, environ):  # type: ignore[no-untyped-def]
+        location = self.headers.pop("Location")
+        headers = super().get_wsgi_headers(environ)
+        headers["Location"] = location
+        return headers
 
 
 @bp.get("/")
 def home() -> str:
-    return render_template("index.html", form=NewLinkForm(), recent=_recent())
+    return _home(NewLinkForm())
 
 
 @bp.post("/")
 def create() -> Response | tuple[str, int]:
     form = NewLinkForm()
     if not form.validate_on_submit():
-        return render_template("index.html", form=form, recent=_recent()), 400
+        return _home(form), 400
     try:
-        link = services.links().create(form.url.data, form.code.data)
+        created = services.links().create(form.url.data, form.code.data)
     except CodeTaken:
-        form.code.errors = [f"'{form.code.data}' is already taken"]
-        return render_template("index.html", form=form, recent=_recent()), 409
+        form.code.errors = [f"'{form.code.data}' is taken (codes are never reused)"]
+        return _home(form), 409
+    code = created.link.code
+    my_links.remember(code)
+    # Shown once, by the next page only: the session is a signed cookie of this browser's own.
+    session["new_token"] = {"code": code, "token": created.manage_token}
     flash("Short link created.")
-    return redirect(url_for("web.stats", code=link.code), 303)
+    return redirect(url_for("web.stats", code=code), 303)
 
 
 @bp.get("/links/<code>")
-def stats(code: str) -> str:
+def stats(code: str) -> Response:
     link = services.links().get(code)
     if link is None:
         abort(404, description=f"No link with code '{code}'.")
-    return render_template("link.html", link=link)
+    new = session.get("new_token")
+    token = None
+    if isinstance(new, dict) and new.get("code") == code:
+        token = session.pop("new_token")["token"]  # shown this once
+    form = DeleteLinkForm(token=token)
+    response = make_response(render_template("link.html", link=link, form=form, token=token))
+    if token:
+        response.headers["Cache-Control"] = "no-store"  # the token must not outlive this page
+    return response
+
+
+@bp.post("/links/<code>/delete")
+def delete(code: str) -> Response | tuple[str, int]:
+    link = services.links().get(code)
+    if link is None:
+        abort(404, description=f"No link with code '{code}'.")
+    form = DeleteLinkForm()
+    if not form.validate_on_submit():
+        return render_template("link.html", link=link, form=form, token=None), 400
+    token = form.token.data
+    try:
+        services.links().delete(code, token, admin=is_admin(token))
+    except LinkNotFound:
+        abort(404, description=f"No link with code '{code}'.")
+    except NotOwner:
+        form.token.errors = ["This is not the link's manage token."]
+        return render_template("link.html", link=link, form=form, token=None), 403
+    my_links.forget(code)
+    flash(f"Link {code} deleted; its code stays reserved.")
+    return redirect(url_for("web.home"), 303)
 
 
 @bp.get("/<code>")
@@ -50,9 +109,11 @@ def follow(code: str) -> Response:
     if url is None:
         abort(404, description="No such link.")
     # A bare 302: clients follow Location, and skipping werkzeug's HTML body keeps the hot
-    # path short. iri_to_uri makes international URLs valid header values.
-    return Response(status=302, headers={"Location": iri_to_uri(url)})
+    # path short. Targets are stored in ASCII form (app.urls); only links made before that
+    # was so may need encoding.
+    location = url if url.isascii() else legacy_location(url)
+    return StoredRedirect(status=302, headers={"Location": location})
 
 
-def _recent() -> list:  # type: ignore[type-arg]
-    return services.links().recent(page=1, per_page=RECENT_ON_HOME).items
+def _home(form: NewLinkForm) -> str:
+    return render_template("index.html", form=form, mine=services.links().live(my_links.codes()))

@@ -1,4 +1,4 @@
-"""The home page's form; the rules are the API's (app.validation), not a second copy."""
+"""The pages' forms; the rules are the API's (app.validation), not a second copy."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ from flask_wtf import FlaskForm
 from wtforms import Field, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from app.models import URL_MAX_LENGTH
-from app.validation import check_code, check_url
+from app.hosts import is_own_host
+from app.ownership import MAX_TOKEN_LENGTH
+from app.validation import RAW_URL_MAX_LENGTH, check_code, check_url
 
 
 def _rule(check: Callable[[str], str]) -> Callable[[FlaskForm, Field], None]:
+    """A form validator from a rule of app.validation; the field keeps the rule's result."""
+
     def validate(_form: FlaskForm, field: Field) -> None:
         try:
-            check(field.data)
+            field.data = check(field.data)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
 
@@ -25,10 +28,21 @@ def _rule(check: Callable[[str], str]) -> Callable[[FlaskForm, Field], None]:
 class NewLinkForm(FlaskForm):
     url = StringField(
         "Long URL",
-        validators=[DataRequired(), Length(max=URL_MAX_LENGTH), _rule(check_url)],
+        validators=[
+            DataRequired(),
+            Length(max=RAW_URL_MAX_LENGTH),
+            _rule(lambda url: check_url(url, is_own_host)),
+        ],
     )
     code = StringField(
         "Custom code (optional)",
         validators=[Optional(), _rule(check_code)],
         filters=[lambda value: value or None],
+    )
+
+
+class DeleteLinkForm(FlaskForm):
+    token = StringField(
+        "Manage token (or the admin token)",
+        validators=[DataRequired(), Length(max=MAX_TOKEN_LENGTH)],
     )

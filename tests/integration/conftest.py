@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 from app import create_app
 from app.config import Settings, load_settings, normalise_database_url
 from app.migrate import upgrade
+from tests.support.auth import ADMIN_TOKEN
 from tests.support.need import need
 from tests.support.services import (
     INTEGRATION_REDIS_URL,
@@ -47,8 +48,13 @@ def make_settings(database_url: str, redis_url: str) -> Callable[..., Settings]:
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "SECRET_KEY": SECRET,
+            "ADMIN_TOKEN": ADMIN_TOKEN,
             "APP_INSTANCE": "test-a",
             "CLICK_FLUSH_SECONDS": 0.2,
+            # Limits on, but out of reach: tests about something else make many links (the rate
+            # limit tests set their own).
+            "RATELIMIT_CREATE": "100000/minute",
+            "RATELIMIT_DELETE": "100000/minute",
         }
         values.update(overrides)
         return load_settings(Settings, **values)
@@ -89,10 +95,10 @@ def clean_services(database_url: str, redis_url: str) -> Iterator[None]:
     yield
     engine = create_engine(normalise_database_url(database_url))
     with engine.begin() as connection:
-        connection.execute(text("TRUNCATE links RESTART IDENTITY"))
+        connection.execute(text("TRUNCATE links, retired_codes RESTART IDENTITY"))
     engine.dispose()
     client = redis.Redis.from_url(redis_url)
-    for pattern in ("links:*", "bench:*"):
+    for pattern in ("links:*", "bench:*", "LIMITS:*"):
         keys = list(client.scan_iter(match=pattern, count=500))
         if keys:
             client.delete(*keys)

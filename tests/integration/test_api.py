@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
+from tests.support.auth import ADMIN, bearer
 from tests.support.flask_client import create_link
 
 
@@ -15,7 +16,9 @@ def test_create_returns_the_link_with_location(client: FlaskClient) -> None:
     assert body["url"] == "https://example.com/a"
     assert body["clicks"] == 0
     assert body["short_url"] == "http://localhost/abc"
+    assert len(body["manage_token"]) >= 43  # 32 random bytes, URL-safe base64
     assert response.headers["Location"] == "/api/links/abc"
+    assert "manage_token" not in client.get("/api/links/abc").get_json()
 
 
 def test_generated_codes_are_unique_and_valid(client: FlaskClient) -> None:
@@ -24,24 +27,24 @@ def test_generated_codes_are_unique_and_valid(client: FlaskClient) -> None:
     assert all(len(code) == 7 and code.isalnum() for code in codes)
 
 
-def test_get_then_delete(client: FlaskClient) -> None:
-    create_link(client, code="gone")
+def test_get_then_delete_with_the_manage_token(client: FlaskClient) -> None:
+    owner = bearer(create_link(client, code="gone")["manage_token"])
     assert client.get("/api/links/gone").get_json()["code"] == "gone"
-    response = client.delete("/api/links/gone")
+    response = client.delete("/api/links/gone", headers=owner)
     assert response.status_code == 204
     assert response.data == b""
     assert client.get("/api/links/gone").status_code == 404
-    assert client.delete("/api/links/gone").status_code == 404
+    assert client.delete("/api/links/gone", headers=owner).status_code == 404
 
 
 def test_list_is_paginated_newest_first(client: FlaskClient) -> None:
     for index in range(5):
         create_link(client, url=f"https://example.com/{index}", code=f"page{index}")
-    first = client.get("/api/links?per_page=2").get_json()
+    first = client.get("/api/links?per_page=2", headers=ADMIN).get_json()
     assert [item["code"] for item in first["items"]] == ["page4", "page3"]
     assert first["total"] == 5
     assert first["next"] == "/api/links?page=2&per_page=2"
-    last = client.get("/api/links?page=3&per_page=2").get_json()
+    last = client.get("/api/links?page=3&per_page=2", headers=ADMIN).get_json()
     assert [item["code"] for item in last["items"]] == ["page0"]
     assert last["next"] is None
 

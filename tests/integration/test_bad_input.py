@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.support.auth import ADMIN
 from tests.support.flask_client import create_link
 
 
@@ -29,6 +30,31 @@ def test_invalid_json_is_400(client: FlaskClient) -> None:
     response = client.post("/api/links", data="{not json", content_type="application/json")
     assert response.status_code == 400
     assert error_of(response)["code"] == "invalid_json"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 100_000,
+        '{"url": ' + "[" * 5_000 + "]" * 5_000 + "}",
+        '{"a":' * 50_000 + "1" + "}" * 50_000,
+    ],
+    ids=["open-brackets", "deep-value", "deep-objects"],
+)
+def test_deeply_nested_json_is_400_json_not_500(client: FlaskClient, body: str) -> None:
+    response = client.post("/api/links", data=body, content_type="application/json")
+    assert response.status_code in {400, 422}, response.data[:200]
+    assert error_of(response)["code"] in {"invalid_json", "validation_failed"}
+
+
+def test_method_names_cannot_grow_the_metrics(client: FlaskClient) -> None:
+    for method in ("ZZQA", "PROPFIND", "X" * 50, "BREW"):
+        response = client.open("/", method=method)
+        assert response.status_code == 405
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'method="OTHER"' in metrics
+    for method in ("ZZQA", "PROPFIND", "BREW"):
+        assert f'method="{method}"' not in metrics
 
 
 def test_non_utf8_body_is_400(client: FlaskClient) -> None:
@@ -152,7 +178,7 @@ def test_unknown_redirect_as_json_for_api_clients(client: FlaskClient) -> None:
     ["page=0", "page=-1", "page=abc", "per_page=0", "per_page=101", "per_page=1.5", "sort=url"],
 )
 def test_bad_pagination_is_400(client: FlaskClient, query: str) -> None:
-    response = client.get(f"/api/links?{query}")
+    response = client.get(f"/api/links?{query}", headers=ADMIN)
     assert response.status_code == 400
     assert error_of(response)["code"] == "invalid_query"
 

@@ -44,11 +44,21 @@ def browser() -> Iterator[object]:
         instance.close()
 
 
-def test_create_a_link_through_the_form_and_follow_it(browser, served_app: str) -> None:  # type: ignore[no-untyped-def]
+def watched_page(browser) -> tuple[object, list[str]]:  # type: ignore[no-untyped-def]
+    """A new page and the console messages it logs (a blocked resource or script shows there)."""
     page = browser.new_page()
+    messages: list[str] = []
+    page.on("console", lambda message: messages.append(message.text))
+    return page, messages
+
+
+def test_create_a_link_through_the_form_and_follow_it(browser, served_app: str) -> None:  # type: ignore[no-untyped-def]
+    page, console = watched_page(browser)
     page.goto(f"{served_app}/")
-    # The target is the app's own health page: the test never leaves this machine.
-    page.fill("input[name=url]", f"{served_app}/healthz")
+    # The target is the app's own health page under another name (a link to the host the page
+    # was served from would be refused): the test never leaves this machine.
+    target = served_app.replace("127.0.0.1", "localhost")
+    page.fill("input[name=url]", f"{target}/healthz")
     page.fill("input[name=code]", "browser")
     page.click("button[type=submit]")
     page.wait_for_url(f"{served_app}/links/browser")
@@ -56,16 +66,43 @@ def test_create_a_link_through_the_form_and_follow_it(browser, served_app: str) 
     assert page.text_content("#clicks") == "0"
 
     page.click("#short-url")
-    page.wait_for_url(f"{served_app}/healthz")
+    page.wait_for_url(f"{target}/healthz")
     assert '"status":"ok"' in page.content().replace(" ", "")
 
     page.goto(f"{served_app}/links/browser")
     assert page.text_content("#clicks") == "1"
     page.close()
+    # The strict Content-Security-Policy blocked nothing the pages need.
+    assert not [text for text in console if "Content Security Policy" in text], console
+
+
+def test_the_result_page_shows_the_token_once_and_its_button_deletes(  # type: ignore[no-untyped-def]
+    browser, served_app: str
+) -> None:
+    page, console = watched_page(browser)
+    page.goto(f"{served_app}/")
+    page.fill("input[name=url]", "https://example.com/to-delete")
+    page.fill("input[name=code]", "deleteme")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{served_app}/links/deleteme")
+    token = page.input_value("#manage-token")
+    assert len(token) >= 43
+    assert page.input_value("input[name=token]") == token  # the delete control carries it
+    page.reload()
+    assert page.locator("#manage-token").count() == 0  # shown once
+    page.goto(f"{served_app}/links/deleteme")
+    page.fill("input[name=token]", token)
+    page.click("button.danger")
+    page.wait_for_url(f"{served_app}/")
+    assert "Link deleteme deleted" in page.content()
+    page.goto(f"{served_app}/deleteme")
+    assert "No such link" in page.content()
+    page.close()
+    assert not [text for text in console if "Content Security Policy" in text], console
 
 
 def test_the_form_shows_errors_in_the_page(browser, served_app: str) -> None:  # type: ignore[no-untyped-def]
-    page = browser.new_page()
+    page, _ = watched_page(browser)
     page.goto(f"{served_app}/")
     page.fill("input[name=url]", "javascript:alert(1)")
     page.click("button[type=submit]")

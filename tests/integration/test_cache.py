@@ -10,6 +10,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from app.cache import RedisCache
+from tests.support.auth import ADMIN
 from tests.support.cache_probe import counting, wait_for_memory
 from tests.support.flask_client import create_link
 
@@ -60,7 +61,7 @@ def test_delete_through_one_instance_is_seen_by_every_other(make_app: Callable[.
         with counting(instance) as seen:
             assert instance.test_client().get("/bye").status_code == 302
         assert seen == {"sql": 0, "redis": 0}
-    assert a.test_client().delete("/api/links/bye").status_code == 204
+    assert a.test_client().delete("/api/links/bye", headers=ADMIN).status_code == 204
     for instance in (b, c, a):  # at once: the message is read before memory answers
         assert instance.test_client().get("/bye").status_code == 404
 
@@ -72,7 +73,7 @@ def test_a_fill_racing_a_delete_cannot_resurrect_the_link(make_app: Callable[...
 
     def load_then_get_deleted(code: str) -> str:
         # b read the row just before a deleted it: the classic cache-aside race.
-        assert a.test_client().delete(f"/api/links/{code}").status_code == 204
+        assert a.test_client().delete(f"/api/links/{code}", headers=ADMIN).status_code == 204
         return "https://example.com/old"
 
     assert cache_b.resolve("racy", load_then_get_deleted) == "https://example.com/old"
@@ -80,13 +81,19 @@ def test_a_fill_racing_a_delete_cannot_resurrect_the_link(make_app: Callable[...
         assert instance.test_client().get("/racy").status_code == 404
 
 
-def test_recreating_a_deleted_code_serves_the_new_target(make_app: Callable[..., Flask]) -> None:
+def test_a_deleted_code_is_never_served_again_by_any_instance(
+    make_app: Callable[..., Flask],
+) -> None:
     a, b = make_app(APP_INSTANCE="a"), make_app(APP_INSTANCE="b")
     create_link(a.test_client(), url="https://example.com/v1", code="again")
-    b.test_client().get("/again")
-    a.test_client().delete("/api/links/again")
-    create_link(a.test_client(), url="https://example.com/v2", code="again")
-    assert b.test_client().get("/again").headers["Location"] == "https://example.com/v2"
+    assert b.test_client().get("/again").status_code == 302  # b now has it in memory
+    assert a.test_client().delete("/api/links/again", headers=ADMIN).status_code == 204
+    retaken = a.test_client().post(
+        "/api/links", json={"url": "https://evil.example/", "code": "again"}
+    )
+    assert retaken.status_code == 409
+    for instance in (a, b):
+        assert instance.test_client().get("/again").status_code == 404
 
 
 def test_local_level_is_rebuilt_after_the_subscription_drops(app: Flask) -> None:
@@ -115,7 +122,7 @@ def test_without_redis_the_in_process_cache_serves(make_app: Callable[..., Flask
     with counting_sql(app) as seen:
         assert client.get("/local").status_code == 302
     assert seen["sql"] == 0
-    client.delete("/api/links/local")
+    client.delete("/api/links/local", headers=ADMIN)
     assert client.get("/local").status_code == 404
     assert client.get("/readyz").get_json()["checks"]["cache"]["backend"] == "in-process"
 

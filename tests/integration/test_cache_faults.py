@@ -17,6 +17,7 @@ from flask import Flask
 
 from app.cache import INVALIDATION_WAIT_SECONDS, REDIS_RETRY_AFTER_SECONDS
 from app.local_cache import LEASE_SECONDS
+from tests.support.auth import ADMIN
 from tests.support.cache_probe import counting, wait_for_memory
 from tests.support.redis_server import RedisServer
 from tests.support.tcp_proxy import TcpProxy
@@ -88,7 +89,7 @@ def test_an_instance_cut_off_from_redis_stops_answering_from_memory(
     warm(far, "cutoff")
 
     proxy.cut()  # a partition: far's sockets stay open, nothing reaches it any more
-    assert near.test_client().delete("/api/links/cutoff").status_code == 204
+    assert near.test_client().delete("/api/links/cutoff", headers=ADMIN).status_code == 204
     time.sleep(LEASE_SECONDS + 0.05)
     # Its subscription never said a word, but memory is off: the lease ran out.
     assert not far.extensions["links"].cache.serves_from_memory()
@@ -110,7 +111,7 @@ def test_a_delete_redis_cannot_confirm_changes_nothing(
     redis_server.stop()
 
     started = time.monotonic()
-    response = app.test_client().delete("/api/links/kept")
+    response = app.test_client().delete("/api/links/kept", headers=ADMIN)
     waited = time.monotonic() - started
     assert response.status_code == 503, response.get_json()
     assert response.get_json()["error"]["code"] == "cache_unavailable"
@@ -120,7 +121,7 @@ def test_a_delete_redis_cannot_confirm_changes_nothing(
     assert follow(app, "kept") == 302
 
     redis_server.start()  # a new process, its memory empty
-    assert app.test_client().delete("/api/links/kept").status_code == 204
+    assert app.test_client().delete("/api/links/kept", headers=ADMIN).status_code == 204
     assert follow(app, "kept") == 404
 
 
@@ -136,7 +137,9 @@ def test_a_delete_rides_out_a_short_hang(
     redis_server.pause()
     statuses: list[int] = []
     deleting = threading.Thread(
-        target=lambda: statuses.append(a.test_client().delete("/api/links/paused").status_code)
+        target=lambda: statuses.append(
+            a.test_client().delete("/api/links/paused", headers=ADMIN).status_code
+        )
     )
     deleting.start()
     time.sleep(1.0)
@@ -171,7 +174,7 @@ def test_a_redis_restarted_from_its_snapshot_cannot_bring_a_deleted_link_back(
     key = cache.url_key("phoenix")
     redis_server.client().save()  # the snapshot still holds the link's cached URL
 
-    assert app.test_client().delete("/api/links/phoenix").status_code == 204
+    assert app.test_client().delete("/api/links/phoenix", headers=ADMIN).status_code == 204
     redis_server.stop()  # a crash: what the snapshot has is what comes back
     redis_server.start()
     assert redis_server.client().get(key) == "https://example.com/stale"
@@ -200,7 +203,7 @@ def test_a_failover_to_a_replica_that_missed_the_delete_serves_nothing_stale(
     # Replication lag, made certain: the replica stops following before the delete, and is
     # promoted with the deleted link's URL still in it.
     replica.client().replicaof("NO", "ONE")
-    assert app.test_client().delete("/api/links/failover").status_code == 204
+    assert app.test_client().delete("/api/links/failover", headers=ADMIN).status_code == 204
     primary.stop()
     endpoint.stop()
     endpoint.target = ("127.0.0.1", replica.port)

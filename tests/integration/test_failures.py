@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 
+from tests.support.auth import ADMIN, bearer
 from tests.support.flask_client import create_link
 from tests.support.redis_server import RedisServer
 from tests.support.tcp_proxy import TcpProxy
@@ -40,9 +41,10 @@ def test_redis_never_reachable_everything_works_and_readyz_says_degraded(
     client = make_app(REDIS_URL="redis://127.0.0.1:1/0").test_client()
     link = create_link(client, code="nocache")
     assert client.get("/nocache").status_code == 302
-    assert client.get("/api/links").get_json()["total"] == 1
+    assert client.get("/api/links", headers=ADMIN).get_json()["total"] == 1
     # A delete needs Redis to tell every instance: refused, and nothing changes.
-    refused = client.delete(f"/api/links/{link['code']}")
+    owner = bearer(link["manage_token"])
+    refused = client.delete(f"/api/links/{link['code']}", headers=owner)
     assert refused.status_code == 503
     assert refused.get_json()["error"]["code"] == "cache_unavailable"
     assert client.get("/nocache").status_code == 302
@@ -57,13 +59,14 @@ def test_redis_dying_mid_way_costs_no_read_error_and_no_stale_answer(
 ) -> None:
     a = make_app(REDIS_URL=private_redis.url, APP_INSTANCE="a")
     b = make_app(REDIS_URL=private_redis.url, APP_INSTANCE="b")
-    create_link(a.test_client(), code="flaky")
+    flaky = create_link(a.test_client(), code="flaky")
     for _ in range(3):
         assert b.test_client().get("/flaky").status_code == 302  # b serves it from memory
 
     private_redis.stop()
+    owner = bearer(flaky["manage_token"])
     # b could not be told: the delete is refused, and the link stays (served from PostgreSQL).
-    assert a.test_client().delete("/api/links/flaky").status_code == 503
+    assert a.test_client().delete("/api/links/flaky", headers=owner).status_code == 503
     for _ in range(3):
         assert b.test_client().get("/flaky").status_code == 302
     create_link(a.test_client(), code="during")
@@ -73,7 +76,7 @@ def test_redis_dying_mid_way_costs_no_read_error_and_no_stale_answer(
     time.sleep(2.1)  # the circuit breaker's pause, then the cache is used again
     assert b.test_client().get("/during").status_code == 302
     assert b.test_client().get("/readyz").get_json()["checks"]["cache"]["status"] == "ok"
-    assert a.test_client().delete("/api/links/flaky").status_code == 204
+    assert a.test_client().delete("/api/links/flaky", headers=owner).status_code == 204
     assert b.test_client().get("/flaky").status_code == 404
 
 
@@ -91,7 +94,7 @@ def test_postgres_down_answers_503_with_retry_after_then_recovers(
     assert response.headers["Retry-After"] == "5"
     assert response.get_json()["error"]["code"] == "database_unavailable"
     for path in ("/api/links", "/api/links/before"):
-        assert client.get(path).status_code == 503
+        assert client.get(path, headers=ADMIN).status_code == 503
     assert client.get("/readyz").status_code == 503
     assert client.get("/readyz").get_json()["checks"]["database"]["status"] == "unavailable"
     assert client.get("/healthz").status_code == 200  # alive: a restart would not help

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -42,7 +43,8 @@ def gunicorn(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[dict
         **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
-        "SECRET_KEY": "gunicorn-test-secret-key",
+        "SECRET_KEY": secrets.token_hex(32),
+        "ALLOWED_HOSTS": "127.0.0.1",
         "APP_INSTANCE": "gunicorn-1",
         "BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "2",
@@ -87,6 +89,25 @@ def test_gunicorn_logs_one_json_line_per_request(gunicorn: dict) -> None:
     assert entry["duration_ms"] >= 0
     hostile = [line for line in lines if line["path"] == '/api/links/"quoted"']
     assert hostile and hostile[0]["status"] == 404
+    assert entry["remote_addr"] == "127.0.0.1"
+    assert entry["forwarded_for"] is None
+
+
+def test_access_log_names_the_client_the_proxy_reported(gunicorn: dict) -> None:
+    # As nginx sends it: whatever the client claimed, then the address nginx saw.
+    forwarded = "198.51.100.66, 203.0.113.5"
+    requests.get(
+        f"{gunicorn['base']}/healthz",
+        headers={"X-Request-ID": "xff-check", "X-Forwarded-For": forwarded},
+    )
+    time.sleep(0.3)
+    entry = next(
+        json.loads(line)
+        for line in gunicorn["log"].read_text().splitlines()
+        if '"request_id": "xff-check"' in line
+    )
+    assert entry["remote_addr"] == "203.0.113.5"  # the trusted proxy's view, not the forgery
+    assert entry["forwarded_for"] == forwarded  # the raw header, in its own field
 
 
 def test_graceful_stop_writes_every_counted_click(gunicorn: dict) -> None:
@@ -148,6 +169,9 @@ def test_run_py_serves_with_no_environment_at_all(tmp_path: Path) -> None:
         assert (tmp_path / "instance" / "app.sqlite3").exists()
         ready = requests.get(f"{base}/readyz").json()
         assert ready["checks"]["cache"]["backend"] == "in-process"
+        # It answers the loopback names only (run.py's default ALLOWED_HOSTS).
+        assert requests.get(f"{base}/", headers={"Host": "localhost"}).status_code == 200
+        assert requests.get(f"{base}/", headers={"Host": "evil.example"}).status_code == 400
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -183,10 +207,23 @@ def run_gunicorn(env: dict[str, str], *args: str) -> subprocess.CompletedProcess
     )
 
 
-def test_gunicorn_refuses_production_without_secret_key() -> None:
+def test_gunicorn_refuses_production_without_secret_key_or_host_names() -> None:
     result = run_gunicorn({"BIND": f"127.0.0.1:{free_port()}"})
     assert result.returncode != 0
-    assert "SECRET_KEY is required when APP_ENV=production" in result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert "SECRET_KEY is required when APP_ENV=production" in output
+    assert "PUBLIC_BASE_URL or ALLOWED_HOSTS is required when APP_ENV=production" in output
+
+
+def test_gunicorn_refuses_the_example_files_secret_key() -> None:
+    env = {
+        "BIND": f"127.0.0.1:{free_port()}",
+        "SECRET_KEY": "change-me-to-a-long-random-string",  # .env.example's value
+        "ALLOWED_HOSTS": "links.example",
+    }
+    result = run_gunicorn(env)
+    assert result.returncode != 0
+    assert "SECRET_KEY is a placeholder from an example file" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(

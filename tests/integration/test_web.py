@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
+from tests.support.auth import ADMIN
 from tests.support.flask_client import create_link, csrf_token
 
 
-def test_home_page_has_the_form_and_recent_links(client: FlaskClient) -> None:
-    create_link(client, url="https://example.com/recent", code="recent")
+def test_home_page_has_the_form_and_no_one_elses_links(client: FlaskClient) -> None:
+    create_link(client, url="https://example.com/someone-elses", code="others")
     page = client.get("/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'name="url"' in html
-    assert "https://example.com/recent" in html
+    assert "someone-elses" not in html and "others" not in html
     assert "/static/style.css" in html
     assert "served by test-a" in html
 
@@ -35,14 +36,14 @@ def test_form_post_without_csrf_token_is_refused(client: FlaskClient) -> None:
     response = client.post("/", data={"url": "https://example.com/form"})
     assert response.status_code == 400
     assert "CSRF" in response.get_data(as_text=True)
-    assert client.get("/api/links").get_json()["total"] == 0
+    assert client.get("/api/links", headers=ADMIN).get_json()["total"] == 0
 
 
 def test_form_post_with_a_forged_token_is_refused(client: FlaskClient) -> None:
     client.get("/")
     response = client.post("/", data={"url": "https://example.com/", "csrf_token": "forged"})
     assert response.status_code == 400
-    assert client.get("/api/links").get_json()["total"] == 0
+    assert client.get("/api/links", headers=ADMIN).get_json()["total"] == 0
 
 
 def test_form_errors_are_shown_next_to_the_field(client: FlaskClient) -> None:
@@ -64,7 +65,7 @@ def test_form_with_a_taken_code_is_409_and_keeps_the_original(client: FlaskClien
         "/", data={"url": "https://example.com/second", "code": "taken", "csrf_token": token}
     )
     assert response.status_code == 409
-    assert "already taken" in response.get_data(as_text=True)
+    assert "is taken" in response.get_data(as_text=True)
     assert client.get("/api/links/taken").get_json()["url"] == "https://example.com/first"
 
 

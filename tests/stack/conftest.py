@@ -25,7 +25,7 @@ from tests.support.services import (
     postgres_reachable,
     scratch_database,
 )
-from tests.support.stacks import StackFactory
+from tests.support.stacks import APP_ENV, StackFactory
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +75,7 @@ def make_stack(
             "database_url": database_url,
             "redis_url": redis_url,
             "workers": 2,
-            "app_env": {"LOG_LEVEL": "INFO"},
+            "app_env": {"LOG_LEVEL": "INFO", **APP_ENV},
         }
         settings.update(overrides)
         return core.up(StackConfig(**settings))  # type: ignore[arg-type]
@@ -98,6 +98,8 @@ def stack(
         database_url=database_url,
         redis_url=redis_url,
         workers=2,
+        # links.example: the name a port-forwarded client uses in test_nginx_policy.
+        app_env={**APP_ENV, "ALLOWED_HOSTS": "127.0.0.1,localhost,links.example"},
     )
     state = core.up(config)
     try:

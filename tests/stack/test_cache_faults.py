@@ -29,6 +29,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from stack import core, instances
 from stack.config import StackConfig
 from stack.state import Instance, State
+from tests.support.auth import ADMIN
 from tests.support.http_client import Reply, call
 from tests.support.load import Load, Outcome
 from tests.support.redis_server import RedisServer
@@ -123,7 +124,7 @@ def _delete(rig: Rig, base_url: str | None = None) -> Callable[[str], Reply]:
     """DELETE through nginx (or `base_url`), noting when one is acknowledged."""
 
     def delete(code: str) -> Reply:
-        reply = call(base_url or rig.state.url, "DELETE", f"/api/links/{code}")
+        reply = call(base_url or rig.state.url, "DELETE", f"/api/links/{code}", headers=ADMIN)
         if 200 <= reply.status < 300:
             rig.acknowledged_at = time.monotonic()
         return reply

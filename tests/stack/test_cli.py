@@ -12,6 +12,7 @@ import pytest
 from stack import procs
 from stack.config import REPO_ROOT
 from stack.state import State
+from tests.support.auth import ADMIN, ADMIN_TOKEN
 from tests.support.http_client import call
 from tests.support.stacks import StackFactory
 
@@ -75,6 +76,7 @@ def test_up_status_down_from_the_command_line(
         state = State.load(tmp_path)
         assert state is not None
         assert f"stack is up: {state.url}" in started.stdout
+        assert "note: ADMIN_TOKEN is not set: there is no admin" in started.stdout
         assert call(state.url, "GET", "/readyz").status == 200
 
         again = _stack(*args, "up", "--port", "0", env=env)
@@ -114,3 +116,52 @@ def test_failed_migration_starts_nothing(tools: None, tmp_path: Path) -> None:
     assert "python -m app.migrate failed" in result.stderr
     assert not (tmp_path / "state.json").exists()
     assert not (tmp_path / "logs").exists()  # no instance was ever started
+
+
+def test_app_settings_given_to_up_reach_every_instance_and_outlive_a_rolling_restart(
+    tools: None, database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    settings = {
+        "ADMIN_TOKEN": ADMIN_TOKEN,
+        "RATELIMIT_CREATE": "2/minute",
+        "ALLOWED_HOSTS": "127.0.0.1,links.test",
+    }
+    services = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "WEB_CONCURRENCY": "1"}
+    args = ("--state-dir", str(tmp_path))
+    started = _stack(
+        *args,
+        "up",
+        "--instances",
+        "2",
+        "--port",
+        "0",
+        "--write-rate",
+        "off",
+        env={**services, **settings},
+    )
+    try:
+        assert started.returncode == 0, started.stderr
+        state = State.load(tmp_path)
+        assert state is not None
+
+        def behaves_as_configured() -> None:
+            listed = [call(state.url, "GET", "/api/links", headers=ADMIN) for _ in range(6)]
+            assert {reply.status for reply in listed} == {200}
+            assert {reply.served_by for reply in listed} == {"app-1", "app-2"}
+            named = call(state.url, "GET", "/healthz", headers={"Host": "links.test"})
+            assert named.status == 200
+            assert call(state.url, "GET", "/", headers={"Host": "links.test"}).status == 200
+            assert call(state.url, "GET", "/", headers={"Host": "evil.test"}).status == 400
+
+        behaves_as_configured()
+        body = {"url": "https://example.com/"}
+        creates = [call(state.url, "POST", "/api/links", body=body).status for _ in range(3)]
+        assert creates == [201, 201, 429]
+
+        # Restarted from a shell that no longer has those variables: the stack kept them.
+        restarted = _stack(*args, "rolling-restart", env=services)
+        assert restarted.returncode == 0, restarted.stderr
+        behaves_as_configured()
+        assert call(state.url, "POST", "/api/links", body=body).status == 429
+    finally:
+        _stack(*args, "down")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from stack.nginx import APP_ROOT
 from stack.state import State
+from tests.support.auth import ADMIN, bearer
 from tests.support.http_client import call
 from tests.support.stacks import StackFactory, unique
 
@@ -119,7 +120,7 @@ def test_write_flood_gets_429_json_and_reads_are_not_limited(stack: State) -> No
         assert limited[0].json()["error"]["code"] == "rate_limited"
         assert limited[0].headers.get("retry-after") == "1"
         assert limited[0].served_by is None
-        reads = [call(stack.url, "GET", "/api/links") for _ in range(60)]
+        reads = [call(stack.url, "GET", "/api/links", headers=ADMIN) for _ in range(60)]
         assert {reply.status for reply in reads} == {200}
     finally:
         # Let the bucket refill (10 r/s, burst 20) so later tests of this stack can write.
@@ -137,7 +138,8 @@ def test_deleted_link_is_never_redirected_by_any_instance(stack: State) -> None:
         for _ in range(3):
             warm = call(f"http://127.0.0.1:{instance.port}", "GET", f"/{code}")
             assert warm.status == 302, (instance.name, warm.status)
-    deleted = call(stack.url, "DELETE", f"/api/links/{code}")
+    owner = bearer(created.json()["manage_token"])
+    deleted = call(stack.url, "DELETE", f"/api/links/{code}", headers=owner)
     assert deleted.status == 204
     after = [call(stack.url, "GET", f"/{code}") for _ in range(30)]
     for instance in stack.instances:
@@ -165,3 +167,7 @@ def test_short_urls_use_the_scheme_host_and_port_the_client_used(stack: State) -
         stack.url, "GET", f"/api/links/{code}", headers={"Host": "links.example:18080"}
     )
     assert forwarded.json()["short_url"] == f"http://links.example:18080/{code}"
+    # A Host the app does not answer to is refused, so no link is ever built on it.
+    forged = call(stack.url, "GET", f"/api/links/{code}", headers={"Host": "evil.example"})
+    assert forged.status == 400
+    assert forged.json()["error"]["code"] == "bad_request"

@@ -14,6 +14,7 @@ def csrf_token(page: str) -> str:
 
 
 def create_link(client: FlaskClient, url: str = "https://example.com/", **extra: object) -> dict:
+    """POST /api/links; the created link as JSON, manage_token included."""
     response = client.post("/api/links", json={"url": url, **extra})
     assert response.status_code == 201, response.get_json()
     return response.get_json()

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from app.config import AppEnv, ConfigError, Settings, load_settings
+import pytest
+import yaml
+
+from app.config import DEV_SECRET_KEY, AppEnv, ConfigError, Settings, load_settings
 
 SECRET = "s" * 32
+HOSTS = "links.example"
 
 
 def settings(**values: object) -> Settings:
     return load_settings(Settings, **values)
+
+
+def production(**values: object) -> Settings:
+    """Production settings that pass every check, with `values` on top."""
+    return settings(**{"SECRET_KEY": SECRET, "ALLOWED_HOSTS": HOSTS, **values})
 
 
 def test_production_refuses_to_start_without_a_secret_key_and_says_why() -> None:
@@ -49,7 +58,7 @@ def test_development_runs_with_no_environment_on_embedded_defaults(
     ],
 )
 def test_database_urls_as_platforms_give_them_are_accepted(given: str, expected: str) -> None:
-    assert settings(SECRET_KEY=SECRET, DATABASE_URL=given).DATABASE_URL == expected
+    assert production(DATABASE_URL=given).DATABASE_URL == expected
 
 
 @pytest.mark.parametrize(
@@ -67,15 +76,14 @@ def test_database_urls_as_platforms_give_them_are_accepted(given: str, expected:
     ],
 )
 def test_bad_values_are_named_with_the_reason(name: str, value: str, complaint: str) -> None:
-    values = {"SECRET_KEY": SECRET, name: value}
     with pytest.raises(ConfigError) as error:
-        settings(**values)
+        production(**{name: value})
     assert f"{name}: " in str(error.value)
     assert complaint in str(error.value)
 
 
 def test_rediss_urls_for_tls_are_accepted() -> None:
-    config = settings(SECRET_KEY=SECRET, REDIS_URL="rediss://:pw@cache.example:6380/0")
+    config = production(REDIS_URL="rediss://:pw@cache.example:6380/0")
     assert config.REDIS_URL == "rediss://:pw@cache.example:6380/0"
 
 
@@ -93,3 +101,123 @@ def test_heroku_style_tls_redis_can_skip_certificate_verification() -> None:
     assert (
         verified.redis.connection_pool.connection_kwargs.get("ssl_cert_reqs", "required") != "none"
     )
+
+
+# --- production: secrets that guard something, and the names the service answers to ---------
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def example_file_secrets() -> dict[str, str]:
+    """Every secret-looking value the example files ship (what a careless copy would keep)."""
+    values = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.startswith("#"):
+            continue
+        name, _, value = line.partition("=")
+        if any(word in name for word in ("SECRET", "TOKEN", "PASSWORD")) and value.strip():
+            values[f".env.example {name}"] = value.split()[0]
+    vault = yaml.safe_load((ROOT / "ansible" / "vault.example.yml").read_text())
+    values.update({f"vault.example.yml {name}": str(value) for name, value in vault.items()})
+    return values
+
+
+def test_the_example_files_ship_secrets_to_refuse() -> None:
+    found = example_file_secrets()
+    assert ".env.example SECRET_KEY" in found
+    assert "vault.example.yml vault_app_secret_key" in found
+
+
+@pytest.mark.parametrize("where", sorted(example_file_secrets()))
+def test_production_refuses_every_example_files_value_as_secret_key_and_admin_token(
+    where: str,
+) -> None:
+    value = example_file_secrets()[where]
+    for name in ("SECRET_KEY", "ADMIN_TOKEN"):
+        with pytest.raises(ConfigError) as error:
+            production(**{name: value})
+        message = str(error.value)
+        assert name in message, where
+        assert "placeholder" in message or "at least 16 characters" in message, where
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        (DEV_SECRET_KEY, "is the public development key"),
+        ("Change-Me-please-0123456789abcdefghijklmnop", "is a placeholder"),
+        ("x" * 31, "must be at least 32 characters, not 31"),
+    ],
+)
+def test_production_refuses_weak_secret_keys_naming_the_reason(key: str, reason: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        production(SECRET_KEY=key)
+    assert f"SECRET_KEY {reason}" in str(error.value)
+    assert "secrets.token_hex(32)" in str(error.value)  # and how to make a good one
+
+
+def test_weak_secrets_are_fine_for_local_work() -> None:
+    config = settings(APP_ENV="development", SECRET_KEY="x" * 16, ADMIN_TOKEN="short")
+    assert config.ADMIN_TOKEN == "short"
+
+
+def test_production_refuses_a_short_admin_token_but_runs_without_one() -> None:
+    with pytest.raises(ConfigError) as error:
+        production(ADMIN_TOKEN="letmein")
+    assert "ADMIN_TOKEN must be at least 32 characters, not 7" in str(error.value)
+    assert production().ADMIN_TOKEN is None
+    assert production(ADMIN_TOKEN="").ADMIN_TOKEN is None  # compose's "unset"
+
+
+def test_production_needs_a_public_base_url_or_allowed_hosts() -> None:
+    with pytest.raises(ConfigError) as error:
+        settings(SECRET_KEY=SECRET)
+    assert "PUBLIC_BASE_URL or ALLOWED_HOSTS is required when APP_ENV=production" in str(
+        error.value
+    )
+    assert settings(SECRET_KEY=SECRET, PUBLIC_BASE_URL="https://links.example").trusted_hosts == [
+        "links.example"
+    ]
+
+
+def test_every_production_problem_is_listed_at_once() -> None:
+    with pytest.raises(ConfigError) as error:
+        settings(SECRET_KEY=DEV_SECRET_KEY, ADMIN_TOKEN="change-me-admin-token-0123456789")
+    message = str(error.value)
+    assert "SECRET_KEY is the public development key" in message
+    assert "ADMIN_TOKEN is a placeholder" in message
+    assert "PUBLIC_BASE_URL or ALLOWED_HOSTS is required" in message
+
+
+def test_allowed_hosts_and_public_base_url_are_read_and_normalised() -> None:
+    config = production(
+        ALLOWED_HOSTS=" links.example , .Example.ORG,127.0.0.1,[::1],bücher.example ",
+        PUBLIC_BASE_URL="HTTPS://Short.Example:443/",
+    )
+    assert config.ALLOWED_HOSTS == [
+        "links.example",
+        ".Example.ORG",
+        "127.0.0.1",
+        "[::1]",
+        "bücher.example",
+    ]
+    assert config.PUBLIC_BASE_URL == "https://short.example"
+    assert config.trusted_hosts[-1] == "short.example"
+    assert production(ALLOWED_HOSTS="a.example", PUBLIC_BASE_URL="").PUBLIC_BASE_URL is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "complaint"),
+    [
+        ("ALLOWED_HOSTS", "*", "'*' would trust any Host header"),
+        ("ALLOWED_HOSTS", "ok.example,bad..example", "'bad..example' has an invalid host name"),
+        ("ALLOWED_HOSTS", "under_score.example", "has an invalid host name"),
+        ("PUBLIC_BASE_URL", "links.example", "must be an http:// or https:// URL"),
+        ("PUBLIC_BASE_URL", "https://links.example/s", "must be the scheme and host only"),
+        ("PUBLIC_BASE_URL", "https://links.example/?a=b", "must be the scheme and host only"),
+    ],
+)
+def test_bad_host_settings_are_named_with_the_reason(name: str, value: str, complaint: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        production(**{name: value})
+    assert f"{name}: " in str(error.value)
+    assert complaint in str(error.value)

@@ -8,11 +8,16 @@ from app.validation import check_code, check_url
 
 
 @pytest.mark.parametrize(
-    "url",
-    ["https://example.com", "http://a.b/c?d=e#f", "HTTPS://EXAMPLE.COM/", "https://exämple.com/"],
+    ("url", "stored"),
+    [
+        ("https://example.com", "https://example.com/"),
+        ("http://a.b/c?d=e#f", "http://a.b/c?d=e#f"),
+        ("HTTPS://EXAMPLE.COM:443/", "https://example.com/"),
+        ("https://exämple.com/päth", "https://xn--exmple-cua.com/p%C3%A4th"),
+    ],
 )
-def test_good_urls(url: str) -> None:
-    assert check_url(url) == url
+def test_good_urls_are_stored_in_canonical_form(url: str, stored: str) -> None:
+    assert check_url(url) == stored
 
 
 @pytest.mark.parametrize(
@@ -32,6 +37,14 @@ def test_good_urls(url: str) -> None:
 def test_bad_urls(url: str) -> None:
     with pytest.raises(ValueError):
         check_url(url)
+
+
+def test_links_to_the_service_itself_are_refused() -> None:
+    own = {"links.example", "127.0.0.1"}.__contains__
+    for url in ("https://LINKS.example/x", "http://links.example.:8080/", "http://127.0.0.1/a"):
+        with pytest.raises(ValueError, match="must not point at this service itself"):
+            check_url(url, own)
+    assert check_url("https://other.example/", own) == "https://other.example/"
 
 
 @pytest.mark.parametrize("code", ["abc", "A_b-9", "x" * 32])

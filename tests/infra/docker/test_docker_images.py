@@ -88,6 +88,8 @@ def test_app_image_healthcheck_passes(built_stack: Stack) -> None:
         f"SECRET_KEY={secrets.token_hex(32)}",
         "-e",
         "DATABASE_URL=postgresql://nobody:nothing@127.0.0.1:1/none",
+        "-e",
+        "ALLOWED_HOSTS=links.example",  # production needs a public name; the probe needs none
     ]
     run(
         ["docker", "run", "-d", "--name", name, *env, APP_IMAGE],

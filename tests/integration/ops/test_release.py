@@ -60,16 +60,13 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in RELEASE_FILES:
         (clone / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, clone / name)
+    changelog = clone / "CHANGELOG.md"
+    # Start from nothing unreleased (the repository's own Unreleased section may have entries).
+    unreleased = re.compile(r"(## \[Unreleased\]\n).*?(?=\n## \[)", flags=re.S)
+    changelog.write_text(unreleased.sub(r"\1", changelog.read_text(), count=1))
     git(clone, "add", "--all")
     if run(clone, "git", "diff", "--cached", "--quiet").returncode != 0:
         git(clone, "commit", "--quiet", "-m", "test: the release files as in the working tree")
-    changelog = clone / "CHANGELOG.md"
-    # Empty notes first, whatever the working tree has noted since the last release.
-    before, after = changelog.read_text().split("## [Unreleased]\n", 1)
-    released = after[after.index("## [") :]
-    changelog.write_text(f"{before}## [Unreleased]\n\n{released}")
-    if run(clone, "git", "diff", "--quiet").returncode != 0:
-        git(clone, "commit", "--quiet", "-am", "test: no notes yet")
     changelog.write_text(
         changelog.read_text().replace(
             "## [Unreleased]\n", "## [Unreleased]\n\n### Fixed\n- A made-up fix for the test.\n", 1

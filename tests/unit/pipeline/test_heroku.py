@@ -66,6 +66,7 @@ def test_web_listens_on_heroku_port_with_the_real_wsgi_app(tmp_path: Path) -> No
         env=_clean_env(
             PORT="43123",
             SECRET_KEY="s" * 32,
+            PUBLIC_BASE_URL="https://my-links.herokuapp.com",
             DATABASE_URL="sqlite:///:memory:",
             PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
         ),
@@ -101,8 +102,11 @@ def test_app_json_addons_and_generated_secret() -> None:
     plans = {addon["plan"].split(":")[0] for addon in manifest["addons"]}
     assert plans == {"heroku-postgresql", "heroku-redis"}
     env = manifest["env"]
-    assert env["SECRET_KEY"] == {**env["SECRET_KEY"], "generator": "secret"}
-    assert "value" not in env["SECRET_KEY"]  # never a fixed secret in the repository
+    for secret in ("SECRET_KEY", "ADMIN_TOKEN"):
+        assert env[secret] == {**env[secret], "generator": "secret"}
+        assert "value" not in env[secret]  # never a fixed secret in the repository
+    # The public address cannot be guessed: the deployer is asked for it.
+    assert env["PUBLIC_BASE_URL"].get("required", True) and "value" not in env["PUBLIC_BASE_URL"]
     assert env["APP_ENV"]["value"] == "production"
     assert set(manifest["formation"]) <= set(_procfile())
 
@@ -117,6 +121,8 @@ def test_app_json_env_is_what_the_app_reads_and_valid() -> None:
         Settings,
         **values,
         SECRET_KEY="x" * 64,
+        ADMIN_TOKEN="y" * 64,  # what "generator": "secret" makes: 64 hex characters
+        PUBLIC_BASE_URL="https://my-links-4f3c2a1b9d8e.herokuapp.com",
         DATABASE_URL="postgres://u:p@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d1",
         REDIS_URL="rediss://:p@ec2-5-6-7-8.compute-1.amazonaws.com:6380",
     )
