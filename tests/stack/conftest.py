@@ -7,15 +7,16 @@ stopped by the fixture that started it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 import redis
 
-from stack import core
-from stack.config import StackConfig
 from stack.state import State
 from tests.support.apt import ensure_debian_packages
 from tests.support.need import need
@@ -25,7 +26,7 @@ from tests.support.services import (
     postgres_reachable,
     scratch_database,
 )
-from tests.support.stacks import APP_ENV, StackFactory
+from tests.support.stacks import StackFactory, running_stack
 
 
 @pytest.fixture(scope="session")
@@ -63,26 +64,17 @@ def make_stack(
     tools: None, database_url: str, redis_url: str, tmp_path: Path
 ) -> Iterator[StackFactory]:
     """Start stacks with per-test overrides; every one is stopped at the end of the test."""
-    started: list[Path] = []
+    numbers = itertools.count()
+    with ExitStack() as running:
 
-    def start(**overrides: object) -> State:
-        state_dir = tmp_path / f"stack{len(started)}"
-        started.append(state_dir)
-        settings: dict[str, object] = {
-            "instances": 3,
-            "port": 0,
-            "state_dir": state_dir,
-            "database_url": database_url,
-            "redis_url": redis_url,
-            "workers": 2,
-            "app_env": {"LOG_LEVEL": "INFO", **APP_ENV},
-        }
-        settings.update(overrides)
-        return core.up(StackConfig(**settings))  # type: ignore[arg-type]
+        def start(**overrides: Any) -> State:
+            state_dir = tmp_path / f"stack{next(numbers)}"
+            app_env = {"LOG_LEVEL": "INFO", **overrides.pop("app_env", {})}
+            return running.enter_context(
+                running_stack(state_dir, database_url, redis_url, app_env=app_env, **overrides)
+            )
 
-    yield start
-    for state_dir in started:
-        core.down(state_dir)
+        yield start
 
 
 @pytest.fixture(scope="module")
@@ -90,22 +82,11 @@ def stack(
     tools: None, database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[State]:
     """One 3-instance stack with the policy's own write limit, shared by a module's tests."""
+    # links.example: the name a port-forwarded client uses in test_nginx_policy.
+    hosts = {"ALLOWED_HOSTS": "127.0.0.1,localhost,links.example"}
     state_dir = tmp_path_factory.mktemp("stack")
-    config = StackConfig(
-        instances=3,
-        port=0,
-        state_dir=state_dir,
-        database_url=database_url,
-        redis_url=redis_url,
-        workers=2,
-        # links.example: the name a port-forwarded client uses in test_nginx_policy.
-        app_env={**APP_ENV, "ALLOWED_HOSTS": "127.0.0.1,localhost,links.example"},
-    )
-    state = core.up(config)
-    try:
+    with running_stack(state_dir, database_url, redis_url, app_env=hosts) as state:
         yield state
-    finally:
-        core.down(state_dir)
 
 
 @pytest.fixture

@@ -26,13 +26,13 @@ from dataclasses import dataclass
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from stack import core, instances
-from stack.config import StackConfig
+from stack import instances
 from stack.state import Instance, State
 from tests.support.auth import ADMIN
 from tests.support.http_client import Reply, call
 from tests.support.load import Load, Outcome
 from tests.support.redis_server import RedisServer
+from tests.support.stacks import running_stack
 from tests.support.tcp_proxy import TcpProxy
 
 GUARANTEE_SECONDS = 1.0
@@ -84,21 +84,13 @@ def rig(tools: None, database_url: str, tmp_path_factory: pytest.TempPathFactory
     shared.start()
     own.start()
     state_dir = tmp_path_factory.mktemp("cache-faults")
-    config = StackConfig(
-        instances=3,
-        port=0,
-        state_dir=state_dir,
-        database_url=database_url,
-        redis_url=_proxy_url(shared),
-        workers=2,
-        write_rate="off",  # the write limit is not under test; retried deletes must pass
-    )
+    # the write limit is not under test; retried deletes must pass
+    stack = running_stack(state_dir, database_url, _proxy_url(shared), write_rate="off")
     try:
-        state = core.up(config)
-        _restart_with(state, state.instances[2], {**state.env, "REDIS_URL": _proxy_url(own)})
-        yield Rig(state=state, redis=redis_server, shared=shared, own=own)
+        with stack as state:
+            _restart_with(state, state.instances[2], {**state.env, "REDIS_URL": _proxy_url(own)})
+            yield Rig(state=state, redis=redis_server, shared=shared, own=own)
     finally:
-        core.down(state_dir)
         for proxy in (shared, own):
             proxy.stop()
         redis_server.stop()

@@ -9,13 +9,11 @@ from collections.abc import Callable, Iterator
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from stack import core
-from stack.config import StackConfig
 from stack.state import State
 from tests.support.auth import ADMIN, bearer
 from tests.support.hostile_urls import is_valid_location, link_targets
 from tests.support.http_client import Reply, call
-from tests.support.stacks import APP_ENV
+from tests.support.stacks import running_stack
 
 
 @pytest.fixture(scope="module")
@@ -24,21 +22,8 @@ def public(
 ) -> Iterator[State]:
     """Two instances behind nginx with its write limit off (these tests write a lot)."""
     state_dir = tmp_path_factory.mktemp("public")
-    config = StackConfig(
-        instances=2,
-        port=0,
-        state_dir=state_dir,
-        database_url=database_url,
-        redis_url=redis_url,
-        workers=2,
-        write_rate="off",
-        app_env=APP_ENV,
-    )
-    state = core.up(config)
-    try:
+    with running_stack(state_dir, database_url, redis_url, instances=2, write_rate="off") as state:
         yield state
-    finally:
-        core.down(state_dir)
 
 
 def create(state: State, url: str, code: str | None = None) -> Reply:
@@ -133,7 +118,7 @@ def test_the_apps_own_write_limit_holds_behind_nginx(make_stack: Callable[..., S
     state = make_stack(
         instances=2,
         write_rate="off",  # nginx lets every write through: the app must limit by itself
-        app_env={**APP_ENV, "RATELIMIT_CREATE": "5/minute"},
+        app_env={"RATELIMIT_CREATE": "5/minute"},
     )
     replies = []
     for number in range(8):

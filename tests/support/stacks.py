@@ -4,14 +4,19 @@ of the stack factory, unique names."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
+from stack import core
+from stack.config import StackConfig
 from stack.state import State
 from tests.support.auth import ADMIN_TOKEN
 
 # The admin token, and the app's own write limits out of reach: tests about something else
 # write a lot (the limits have their own tests and stacks).
-APP_ENV = {
+TEST_APP_SETTINGS = {
     "ADMIN_TOKEN": ADMIN_TOKEN,
     "RATELIMIT_CREATE": "100000/minute",
     "RATELIMIT_DELETE": "100000/minute",
@@ -24,3 +29,20 @@ StackFactory = Callable[..., State]
 def unique(prefix: str) -> str:
     """A name no other test (or earlier run) uses, e.g. a link code."""
     return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+@contextmanager
+def running_stack(
+    state_dir: Path, database_url: str, redis_url: str, **overrides: Any
+) -> Iterator[State]:
+    """A local stack with the tests' defaults (3 instances of 2 workers on a free port, APP_ENV
+    plus `app_env` overrides), stopped on the way out whatever happened."""
+    settings: dict[str, Any] = {"instances": 3, "port": 0, "workers": 2, **overrides}
+    settings["app_env"] = {**TEST_APP_SETTINGS, **overrides.get("app_env", {})}
+    config = StackConfig(
+        state_dir=state_dir, database_url=database_url, redis_url=redis_url, **settings
+    )
+    try:
+        yield core.up(config)
+    finally:
+        core.down(state_dir)

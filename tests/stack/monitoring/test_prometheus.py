@@ -20,11 +20,11 @@ import pytest
 import requests
 import yaml
 
-from stack import core, instances
-from stack.config import StackConfig
+from stack import instances
 from stack.state import State
 from tests.support.apt import debian_tool
 from tests.support.ports import free_port
+from tests.support.stacks import running_stack
 
 ROOT = Path(__file__).resolve().parents[3]
 MONITORING = ROOT / "monitoring"
@@ -77,22 +77,9 @@ def monitored_stack(
     """Two app instances behind nginx, and a Prometheus scraping them; shared by this module."""
     binary = debian_tool("prometheus", "prometheus")
     tmp_path = tmp_path_factory.mktemp("monitoring")
-    stack_dir = tmp_path / "stack"
-    state = core.up(
-        StackConfig(
-            instances=2,
-            port=0,
-            state_dir=stack_dir,
-            database_url=database_url,
-            redis_url=redis_url,
-            workers=1,
-        )
-    )
-    try:
-        with running_prometheus(state, binary, tmp_path) as prometheus:
-            yield state, prometheus
-    finally:
-        core.down(stack_dir)
+    stack = running_stack(tmp_path / "stack", database_url, redis_url, instances=2, workers=1)
+    with stack as state, running_prometheus(state, binary, tmp_path) as prometheus:
+        yield state, prometheus
 
 
 @contextmanager
