@@ -35,8 +35,8 @@ def unique(prefix: str) -> str:
 def running_stack(
     state_dir: Path, database_url: str, redis_url: str, **overrides: Any
 ) -> Iterator[State]:
-    """A local stack with the tests' defaults (3 instances of 2 workers on a free port, APP_ENV
-    plus `app_env` overrides), stopped on the way out whatever happened."""
+    """A local stack with the tests' defaults (3 instances of 2 workers on a free port, the test
+    app settings plus `app_env` overrides), stopped on the way out whatever happened."""
     settings: dict[str, Any] = {"instances": 3, "port": 0, "workers": 2, **overrides}
     settings["app_env"] = {**TEST_APP_SETTINGS, **overrides.get("app_env", {})}
     config = StackConfig(
