@@ -69,10 +69,10 @@ def make_stack(
 
         def start(**overrides: Any) -> State:
             state_dir = tmp_path / f"stack{next(numbers)}"
-            app_env = {"LOG_LEVEL": "INFO", **overrides.pop("app_env", {})}
-            return running.enter_context(
-                running_stack(state_dir, database_url, redis_url, app_env=app_env, **overrides)
-            )
+            overrides["app_env"] = {"LOG_LEVEL": "INFO", **overrides.get("app_env", {})}
+            # a test may point the stack at its own database or Redis (e.g. behind a proxy)
+            overrides = {"database_url": database_url, "redis_url": redis_url, **overrides}
+            return running.enter_context(running_stack(state_dir, **overrides))
 
         yield start
 
