@@ -15,6 +15,7 @@ from tests.support.flask_client import csrf_token
 )
 def test_every_response_carries_the_security_headers(client: FlaskClient, path: str) -> None:
     response = client.get(path)
+    response.close()  # a static file's body is an open file
     csp = response.headers["Content-Security-Policy"]
     assert "default-src 'self'" in csp
     assert "frame-ancestors 'none'" in csp

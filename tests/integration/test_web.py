@@ -78,5 +78,6 @@ def test_unknown_stats_page_is_an_html_404(client: FlaskClient) -> None:
 
 def test_the_stylesheet_is_served(client: FlaskClient) -> None:
     response = client.get("/static/style.css")
+    response.close()  # the body is an open file
     assert response.status_code == 200
     assert response.mimetype == "text/css"
