@@ -25,7 +25,9 @@ start() {
   configure_qemu
   if running; then echo "already running"; return; fi
   mkdir -p "$STATE" /run/libvirt /var/lib/libvirt/images
-  [ -f /run/virtlogd.pid ] && kill -0 "$(cat /run/virtlogd.pid)" 2>/dev/null || /usr/sbin/virtlogd -d
+  if ! { [ -f /run/virtlogd.pid ] && kill -0 "$(cat /run/virtlogd.pid)" 2>/dev/null; }; then
+    /usr/sbin/virtlogd -d
+  fi
   /usr/sbin/libvirtd -d
   local _
   for _ in $(seq 50); do "${VIRSH[@]}" version >/dev/null 2>&1 && break; sleep 0.2; done
@@ -43,7 +45,7 @@ stop() {
   for d in $("${VIRSH[@]}" list --name 2>/dev/null); do "${VIRSH[@]}" destroy "$d" >/dev/null; done
   for n in $("${VIRSH[@]}" net-list --name 2>/dev/null); do "${VIRSH[@]}" net-destroy "$n" >/dev/null; done
   for f in libvirtd virtlogd; do
-    [ -f "$STATE/$f.pid" ] && kill "$(cat "$STATE/$f.pid")" 2>/dev/null || true
+    if [ -f "$STATE/$f.pid" ]; then kill "$(cat "$STATE/$f.pid")" 2>/dev/null || true; fi
     rm -f "$STATE/$f.pid"
   done
   # libvirtd leaves empty LIBVIRT_* chains behind

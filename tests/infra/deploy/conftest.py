@@ -12,6 +12,7 @@ import pytest
 from tests.support import aws
 from tests.support.fake_terraform import FakeTerraform
 from tests.support.paths import REPO
+from tests.support.procs import run as run_command
 from tests.support.venvs import tool_venv
 
 
@@ -33,7 +34,7 @@ def run_deploy(deploy_python: Path, tmp_path: Path) -> Runner:
         full_env = aws.terraform_env({"DEPLOY_INVENTORY": str(tmp_path / "inventory.yml")})
         full_env.update(env or {})
         command = [str(deploy_python), "-m", "deploy", *args]
-        return run(command, env=full_env, timeout=timeout, check=False)
+        return run_command(command, env=full_env, timeout=timeout, check=False)
 
     return run
 
