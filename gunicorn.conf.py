@@ -3,6 +3,7 @@
 Start: `gunicorn -c gunicorn.conf.py` from the repository root (wsgi_app below names the app).
 """
 
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -29,13 +30,18 @@ wsgi_app = "app.wsgi:app"
 bind = os.environ.get("BIND") or f"0.0.0.0:{_int('PORT', 8000, 1, 65535)}"
 
 # Workers per instance: the usual starting point is 2 x cores; tune by measurement (bench/).
-workers = _int("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1), 1, 64)
+# Only a value the operator sets is refused above 64; the default is capped there instead, so a
+# big host never refuses a number nobody wrote.
+workers = _int("WEB_CONCURRENCY", min(2 * (os.cpu_count() or 1), 64), 1, 64)
 
 # gthread by measurement (docs/benchmarks.md): it keeps nginx's upstream connections alive,
 # which sync cannot, and unlike gevent it needs no monkey-patching of the database driver.
 worker_class = os.environ.get("WORKER_CLASS", "gthread")
 if worker_class not in {"sync", "gthread", "gevent"}:
     raise _refuse("WORKER_CLASS", f"must be sync, gthread or gevent, not {worker_class!r}")
+if worker_class == "gevent" and importlib.util.find_spec("gevent") is None:
+    # gevent is optional (requirements-gevent.txt): say so before gunicorn's import traceback.
+    raise _refuse("WORKER_CLASS", "gevent is not installed: pip install -r requirements-gevent.txt")
 threads = _int("THREADS", 4, 1, 64)  # per gthread worker; requests mostly wait on the network
 
 # On SIGTERM, let in-flight requests finish this long: what rolling restarts rely on.

@@ -4,16 +4,48 @@ With no environment at all it uses a SQLite file under instance/ and an in-proce
 the migrations itself and serves on http://127.0.0.1:5000, answering the loopback names only
 (ALLOWED_HOSTS). Set DATABASE_URL / REDIS_URL to use PostgreSQL and Redis instead. For
 production, use gunicorn (see gunicorn.conf.py).
+
+Exit codes: 3 invalid configuration, 4 database unreachable, 5 Redis unreachable (app/migrate.py).
 """
 
 import os
 import sys
 
+import redis
+
 from app import create_app
-from app.config import ConfigError, load_settings
-from app.migrate import upgrade
+from app.config import ConfigError, Settings, load_settings
+from app.migrate import (
+    EXIT_CONFIG,
+    EXIT_DATABASE,
+    EXIT_REDIS,
+    DatabaseUnreachableError,
+    upgrade,
+)
 
 LOOPBACK_NAMES = "localhost,127.0.0.1,[::1]"
+
+
+def redis_problem(settings: Settings) -> str | None:
+    """One line naming REDIS_URL when its server does not answer, else None.
+
+    A running app stays correct while Redis is down; at start, though, a person who set REDIS_URL
+    wants to hear that it points nowhere rather than find out from slow pages.
+    """
+    if not settings.REDIS_URL:
+        return None
+    options = {} if settings.REDIS_TLS_VERIFY else {"ssl_cert_reqs": "none"}
+    client = redis.Redis.from_url(
+        settings.REDIS_URL, socket_connect_timeout=3, socket_timeout=3, **options
+    )
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        where = settings.REDIS_URL.rsplit("@", 1)[-1]  # never print a password
+        return f"REDIS_URL: cannot connect to {where}: {exc}"
+    finally:
+        client.close()
+    return None
 
 
 def main() -> int:
@@ -24,13 +56,20 @@ def main() -> int:
         settings = load_settings()
     except ConfigError as exc:
         print(exc, file=sys.stderr)
-        return 2
+        return EXIT_CONFIG
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "5000")
     if not port.isdigit() or not 0 < int(port) < 65536:
         print(f"invalid configuration:\n  PORT: must be 1-65535, not {port!r}", file=sys.stderr)
-        return 2
-    upgrade(settings.DATABASE_URL)
+        return EXIT_CONFIG
+    try:
+        upgrade(settings.DATABASE_URL)
+    except DatabaseUnreachableError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_DATABASE
+    if problem := redis_problem(settings):
+        print(problem, file=sys.stderr)
+        return EXIT_REDIS
     app = create_app(settings)
     print(f"flask-multitier on http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
     app.run(host=host, port=int(port), debug=False, threaded=True)

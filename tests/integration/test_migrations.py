@@ -85,7 +85,7 @@ def test_concurrent_starters_wait_for_the_lock_and_all_succeed() -> None:
 def test_migrate_with_a_bad_database_url_says_why() -> None:
     process = migrate_process("mysql://nope")
     output, _ = process.communicate(timeout=60)
-    assert process.returncode == 2
+    assert process.returncode == 3
     assert "DATABASE_URL: must start with postgresql://" in output
 
 
