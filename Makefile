@@ -17,10 +17,14 @@ export FLASK_MT_CACHE := $(CACHE_DIR)
 # (tests/support/venvs.py computes the same path, so tests and targets share each venv).
 tool_venv = $(CACHE_DIR)/venvs/$(1)-$(shell sha256sum $(2) | cut -c1-10)
 
+##@ The app, on this machine (make run needs nothing else installed)
 .PHONY: help venv run migrate test test-app test-fast test-unit test-integration test-stack test-infra lint format clean clean-cache
 
-help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+# `make help` prints every target with a `## text`, under the `##@ Layer` heading above it.
+help: ## List the targets, by layer
+	@awk '/^##@ / { printf "\n%s\n", substr($$0, 5); next } \
+	     /^[a-zA-Z_-]+:.*## / { split($$0, part, ":.*## "); printf "  %-24s %s\n", part[1], part[2] }' \
+	     $(MAKEFILE_LIST)
 
 # The virtualenv is rebuilt whenever a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -34,9 +38,10 @@ venv: $(STAMP) ## Create .venv with the pinned dependencies
 run: venv ## Serve the app on http://127.0.0.1:5000 (no services needed)
 	$(PY) run.py
 
-migrate: venv ## Apply database migrations to $$DATABASE_URL
+migrate: venv ## Apply the migrations to DATABASE_URL's database (required unless APP_ENV=development)
 	$(PY) -m app.migrate
 
+##@ Tests (make test: every tier, ~35 min on 2 cores, installs Debian packages as root)
 # Independent test groups run side by side in lanes (tests/support/lanes.py): most infra tests
 # wait on hosts, VMs and downloads, so more lanes than cores pay off. TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 4
@@ -65,6 +70,7 @@ test-stack: venv ## Real nginx in front of several real gunicorn processes
 test-infra: venv ## Ansible, Terraform, containers and Vagrant, run for real
 	$(PYTEST) $(LANES) -m infra --no-cov
 
+##@ Code style and housekeeping
 lint: venv ## ruff lint and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -76,7 +82,7 @@ format: venv ## Apply ruff's formatting and safe fixes
 clean: ## Remove the virtualenv, caches and local data
 	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage htmlcov instance/*.sqlite3
 
-clean-cache: ## Remove what is kept between runs: $(CACHE_DIR), the engine's images, the Vagrant box volume
+clean-cache: ## Remove what is kept between runs (~/.cache/flask-multitier), the engine's images, the Vagrant box
 	rm -rf "$(CACHE_DIR)"
 	-command -v podman >/dev/null && podman images --format '{{.Repository}}:{{.Tag}}' \
 	  | grep -E '^localhost/(debian:bookworm-slim|flask-multitier)|flask-multitier-app' \
@@ -84,4 +90,7 @@ clean-cache: ## Remove what is kept between runs: $(CACHE_DIR), the engine's ima
 	-command -v virsh >/dev/null && virsh -c qemu:///system vol-list default 2>/dev/null \
 	  | awk '/_vagrant_box_image_/{print $$1}' | xargs -r -n1 virsh -c qemu:///system vol-delete --pool default
 
--include mk/*.mk
+# Each layer's targets, in the order of the workflow (docs/tutorial.md). ansible.mk comes before
+# vagrant.mk and terraform.mk: they use its ANSIBLE_BIN.
+include mk/stack.mk mk/ansible.mk mk/vagrant.mk mk/terraform.mk mk/docker.mk mk/backup.mk \
+	mk/release.mk

@@ -70,11 +70,31 @@ def _machine() -> str:
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "needs: wrk and nginx on PATH (Debian packages), a local PostgreSQL superuser on "
+            "DATABASE_URL's server and Redis on REDIS_URL (defaults: the local services, as for "
+            "`make stack`). Results and how to read them: docs/benchmarks.md."
+        ),
+    )
     parser.add_argument("--instances", type=int, default=2, help="app instances (default 2)")
-    parser.add_argument("--workers", type=int, help="gunicorn workers per instance")
-    parser.add_argument("--worker-class", choices=WORKER_CLASSES)
-    parser.add_argument("--balancing", choices=BALANCING, default="least_conn")
+    parser.add_argument(
+        "--workers", type=int, help="gunicorn workers per instance (default: gunicorn.conf.py's)"
+    )
+    parser.add_argument(
+        "--worker-class",
+        choices=WORKER_CLASSES,
+        help="gunicorn worker class (default: gunicorn.conf.py's, gthread)",
+    )
+    parser.add_argument(
+        "--balancing",
+        choices=BALANCING,
+        default="least_conn",
+        help="nginx upstream balancing (default least_conn)",
+    )
     parser.add_argument("--duration", type=int, default=10, help="seconds per path (default 10)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
@@ -83,7 +103,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=",".join(PATHS),
         help=f"comma-separated subset of {','.join(PATHS)} (default: all)",
     )
-    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds, median kept")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="interleaved rounds, median kept (default 1)"
+    )
     parser.add_argument("--no-p99-8", action="store_true", help="skip the 8-connection p99 run")
     args = parser.parse_args(argv)
     wanted = [p.strip() for p in args.paths.split(",") if p.strip()]

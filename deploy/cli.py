@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from deploy.errors import DeployError
+from deploy.errors import DeployError, TerraformFailedError
 from deploy.inventory import build_inventory, write_inventory
 from deploy.provision import run_playbook
 from deploy.smoke import run_smoke_test
@@ -36,77 +36,191 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _add_common(parser: argparse.ArgumentParser, suppress: bool) -> None:
-    """Options accepted before and after the command (`deploy plan --var-file F` works too).
+# Which options each command reads: its help lists those and no others.
+TERRAFORM = ("terraform_dir", "terraform_bin")
+SSH = ("inventory", "ssh_key", "known_hosts")
+OPTIONS_OF = {
+    "plan": (*TERRAFORM, "var_file"),
+    "up": (*TERRAFORM, "var_file", *SSH, "ansible_playbook"),
+    "inventory": (*TERRAFORM, *SSH),
+    "provision": ("inventory", "ansible_playbook"),
+    "smoke": TERRAFORM,
+    "down": (*TERRAFORM, "var_file"),
+}
 
-    After the command they default to SUPPRESS, so they never overwrite a value given before it.
+EXIT_CODES = """\
+exit codes:
+  0  done
+  1  stopped on purpose or a bad option value (e.g. `down` not confirmed, SSH key missing)
+  2  command-line usage error (argparse)
+  3  terraform not found
+  4  var file refused (missing, wrong format, holds a secret)
+  5  terraform failed (init, plan, apply, destroy)
+  6  Terraform outputs missing (nothing deployed yet)
+  7  ansible-playbook not found or failed
+  8  smoke test failed
+  9  a Python dependency of this CLI is missing (pip install -r deploy/requirements.txt)
+"""
+EXIT_MISSING_DEPENDENCY = 9
+
+
+def _add_options(parser: argparse.ArgumentParser, names: Sequence[str], suppress: bool) -> None:
+    """The shared options in `names`. Before the command they are accepted for any command (so
+    `make deploy-up DEPLOY_ARGS=...` and scripts written that way keep working); after it, each
+    command takes only its own, defaulting to SUPPRESS so they never overwrite a value given
+    before it.
     """
     env = os.environ.get
 
     def default(value: object) -> object:
         return argparse.SUPPRESS if suppress else value
 
-    parser.add_argument(
-        "--terraform-dir",
-        type=Path,
-        default=default(Path(env("DEPLOY_TERRAFORM_DIR", REPO / "terraform"))),
-        help="Terraform root module (default: terraform/)",
+    options = {
+        "terraform_dir": (
+            ("--terraform-dir",),
+            {
+                "type": Path,
+                "default": default(Path(env("DEPLOY_TERRAFORM_DIR", REPO / "terraform"))),
+                "help": "Terraform root module (env DEPLOY_TERRAFORM_DIR; default: terraform/)",
+            },
+        ),
+        "var_file": (
+            ("--var-file",),
+            {
+                "type": Path,
+                "default": default(
+                    Path(env("DEPLOY_VAR_FILE", REPO / "terraform/terraform.tfvars"))
+                ),
+                "help": "Terraform var file (env DEPLOY_VAR_FILE; default: "
+                "terraform/terraform.tfvars)",
+            },
+        ),
+        "terraform_bin": (
+            ("--terraform-bin",),
+            {
+                "default": default(env("TERRAFORM_BIN", "terraform")),
+                "help": "terraform binary (env TERRAFORM_BIN; default: terraform on PATH)",
+            },
+        ),
+        "inventory": (
+            ("--inventory",),
+            {
+                "type": Path,
+                "default": default(
+                    Path(env("DEPLOY_INVENTORY", REPO / "ansible/inventories/aws/hosts.yml"))
+                ),
+                "help": "the generated Ansible inventory (env DEPLOY_INVENTORY; default: "
+                "ansible/inventories/aws/hosts.yml)",
+            },
+        ),
+        "ssh_key": (
+            ("--ssh-key",),
+            {
+                "default": default(env("DEPLOY_SSH_KEY")),
+                "help": "private key matching ssh_public_key, written into the inventory "
+                "(env DEPLOY_SSH_KEY; default: ssh's own choice)",
+            },
+        ),
+        "known_hosts": (
+            ("--known-hosts",),
+            {
+                "default": default(env("DEPLOY_KNOWN_HOSTS")),
+                "help": "SSH known_hosts file for this environment (env DEPLOY_KNOWN_HOSTS; "
+                "default: ~/.ssh/known_hosts)",
+            },
+        ),
+        "ansible_playbook": (
+            ("--ansible-playbook",),
+            {
+                "default": default(env("ANSIBLE_PLAYBOOK", "ansible-playbook")),
+                "help": "ansible-playbook binary (env ANSIBLE_PLAYBOOK; default: "
+                "ansible-playbook on PATH; `make deploy-up` passes the project's pinned one)",
+            },
+        ),
+    }
+    for name in names:
+        flags, settings = options[name]
+        parser.add_argument(*flags, **settings)  # type: ignore[arg-type]
+
+
+def _command(
+    sub: argparse._SubParsersAction, name: str, summary: str, description: str
+) -> argparse.ArgumentParser:
+    parser = sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--var-file",
-        type=Path,
-        default=default(Path(env("DEPLOY_VAR_FILE", REPO / "terraform/terraform.tfvars"))),
-        help="Terraform var file (default: terraform/terraform.tfvars)",
-    )
-    parser.add_argument(
-        "--terraform-bin",
-        default=default(env("TERRAFORM_BIN", "terraform")),
-        help="terraform binary",
-    )
-    parser.add_argument(
-        "--inventory",
-        type=Path,
-        default=default(Path(env("DEPLOY_INVENTORY", REPO / "ansible/inventories/aws/hosts.yml"))),
-        help="where the generated Ansible inventory goes",
-    )
-    parser.add_argument(
-        "--ssh-key",
-        default=default(env("DEPLOY_SSH_KEY")),
-        help="private key matching ssh_public_key (written into the inventory)",
-    )
-    parser.add_argument(
-        "--known-hosts",
-        default=default(env("DEPLOY_KNOWN_HOSTS")),
-        help="SSH known_hosts file for this environment (default: ~/.ssh/known_hosts)",
-    )
+    _add_options(parser, OPTIONS_OF[name], suppress=True)
+    return parser
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m deploy",
         description=__doc__,
+        epilog=EXIT_CODES + "\n`python -m deploy COMMAND --help` lists the options of one command.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_common(parser, suppress=False)
-    common = argparse.ArgumentParser(add_help=False)
-    _add_common(common, suppress=True)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("plan", parents=[common], help="terraform init + plan")
-    up = sub.add_parser("up", parents=[common], help="apply, inventory, provision, smoke")
+    every_option = sorted({name for names in OPTIONS_OF.values() for name in names})
+    _add_options(parser, every_option, suppress=False)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _command(
+        sub,
+        "plan",
+        "terraform init + plan",
+        "terraform init, then terraform plan with the var file: what `up` would change. "
+        "Creates nothing.",
+    )
+    up = _command(
+        sub,
+        "up",
+        "apply, inventory, provision, smoke (creates billable AWS resources)",
+        "terraform init + apply (creates billable AWS resources), write the Ansible inventory "
+        "from the outputs, run ansible/site.yml through the bastion, smoke-test the public URL.",
+    )
     up.add_argument("--no-provision", action="store_true", help="stop after writing the inventory")
-    sub.add_parser("inventory", parents=[common], help="write the inventory from Terraform outputs")
-    provision = sub.add_parser("provision", parents=[common], help="run ansible/site.yml")
+    _command(
+        sub,
+        "inventory",
+        "write the inventory from Terraform outputs",
+        "Write the Ansible inventory from the current Terraform outputs (nothing is applied).",
+    )
+    provision = _command(
+        sub,
+        "provision",
+        "run ansible/site.yml",
+        "Run ansible/site.yml against the generated inventory; arguments after -- go to "
+        "ansible-playbook (e.g. -- --vault-password-file ~/.flaskmt-vault-pass).",
+    )
     provision.add_argument(
         "ansible_args",
         nargs=argparse.REMAINDER,
-        help="extra ansible-playbook arguments (after --), e.g. -- -e @vault.yml",
+        help="extra ansible-playbook arguments, after --",
     )
-    smoke = sub.add_parser("smoke", parents=[common], help="smoke-test the public URL")
+    smoke = _command(
+        sub,
+        "smoke",
+        "smoke-test the public URL",
+        "Wait for /readyz through the public URL, create a link and follow its redirect.",
+    )
     smoke.add_argument("--url", help="public URL (default: the public_url Terraform output)")
     smoke.add_argument(
-        "--attempts", type=_positive_int, default=30, help="readiness polls, 2 s apart"
+        "--attempts",
+        type=_positive_int,
+        default=30,
+        help="readiness polls, 2 s apart (default: 30)",
     )
-    down = sub.add_parser("down", parents=[common], help="terraform destroy")
+    down = _command(
+        sub,
+        "down",
+        "terraform destroy (asks first)",
+        "terraform destroy of everything the root module manages, after a confirmation. RDS "
+        "refuses while db_deletion_protection is true (the default): set it to false in the "
+        "var file and run `up` once before `down`.",
+    )
     down.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     return parser
 
@@ -152,8 +266,7 @@ def cmd_inventory(args: argparse.Namespace) -> dict:
 
 def cmd_provision(args: argparse.Namespace) -> None:
     extra = [a for a in getattr(args, "ansible_args", []) if a != "--"]
-    binary = os.environ.get("ANSIBLE_PLAYBOOK", "ansible-playbook")
-    run_playbook(REPO / "ansible/site.yml", args.inventory, extra, binary)
+    run_playbook(REPO / "ansible/site.yml", args.inventory, extra, args.ansible_playbook)
 
 
 def cmd_smoke(args: argparse.Namespace, url: str | None = None) -> None:
@@ -164,6 +277,10 @@ def cmd_smoke(args: argparse.Namespace, url: str | None = None) -> None:
     )
     result = run_smoke_test(url, attempts=getattr(args, "attempts", 30))
     print(json.dumps(result, indent=2))
+    _say(
+        f"smoke test passed: {url} (link {result['code']} created by {result['created_by']}, "
+        f"followed via {result['redirected_by']})"
+    )
 
 
 def cmd_up(args: argparse.Namespace) -> None:
@@ -192,7 +309,17 @@ def cmd_down(args: argparse.Namespace) -> None:
             raise DeployError("nothing destroyed: answer 'yes' or pass --yes")
     runner = _runner(args)
     runner.init()
-    runner.destroy()
+    try:
+        runner.destroy()
+    except TerraformFailedError as exc:
+        if "deletion protection" not in str(exc).lower():
+            raise
+        raise TerraformFailedError(
+            f"{exc}\nThe RDS instance has deletion protection on (db_deletion_protection, true "
+            f"by default). Set db_deletion_protection = false (and db_skip_final_snapshot = true "
+            f"to skip the final snapshot) in {args.var_file}, run `python -m deploy up` to apply "
+            f"it, then `python -m deploy down` again."
+        ) from None
     _say("destroyed")
 
 
@@ -215,5 +342,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except ModuleNotFoundError as exc:
         _say(f"error: {exc.name} is not installed: pip install -r deploy/requirements.txt")
-        return 2
+        return EXIT_MISSING_DEPENDENCY
     return 0

@@ -22,7 +22,7 @@ def run_playbook(
     if resolved is None:
         raise ProvisionError(
             f"{binary!r} not found: install Ansible (pip install -r ansible/requirements.txt) "
-            f"or point ANSIBLE_PLAYBOOK / --ansible-playbook at it"
+            f"or point --ansible-playbook / ANSIBLE_PLAYBOOK at it"
         )
     if not playbook.is_file():
         raise ProvisionError(f"playbook {playbook} not found")

@@ -7,6 +7,7 @@ INVENTORY     ?= inventories/vagrant-single
 ANSIBLE_ARGS  ?=
 ANSIBLE_RUN   := cd ansible && ANSIBLE_CONFIG=ansible.cfg PATH=$(abspath $(ANSIBLE_BIN)):$$PATH
 
+##@ Ansible (ansible/): provision and roll out any inventory
 .PHONY: ansible-venv ansible-lint ansible-syntax ansible-provision ansible-deploy test-ansible
 
 $(ANSIBLE_VENV)/.installed: ansible/requirements.txt

@@ -2,6 +2,7 @@
 # Standard-library Python and the PostgreSQL client tools only: no virtualenv needed.
 BACKUP_DIR ?= backups
 
+##@ Backups of DATABASE_URL's database (needs the PostgreSQL client tools)
 .PHONY: backup restore
 
 backup: ## pg_dump the DATABASE_URL database into backups/<db>-<UTC time>.dump

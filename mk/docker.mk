@@ -7,6 +7,7 @@ WITH_ENGINE := eval "$$($(ENGINE) env)" &&
 COMPOSE     := $(WITH_ENGINE) docker compose
 COMPOSE_ARGS ?=
 
+##@ Docker (compose.yaml, docker/; Docker, or podman through tools/container-engine.sh)
 .PHONY: docker-engine images compose-up compose-down compose-ps compose-logs \
         compose-rolling-restart docker-lint test-docker
 

@@ -4,6 +4,7 @@ STACK_INSTANCES ?= 3
 STACK_PORT      ?= 8080
 STACK_ARGS      ?=
 
+##@ Local stack: nginx + N gunicorn instances on loopback (stack/; needs PostgreSQL, Redis, nginx)
 .PHONY: stack stack-down stack-status rolling-restart bench
 
 stack: venv ## Start nginx + N app instances (STACK_INSTANCES=3, STACK_PORT=8080); prints the URL

@@ -14,9 +14,11 @@ DEPLOY_VENV   := $(call tool_venv,deploy,deploy/requirements.txt)
 # ansible-playbook from the Ansible layer's venv (mk/ansible.mk; `make ansible-venv`) when defined.
 DEPLOY        := $(if $(ANSIBLE_BIN),ANSIBLE_PLAYBOOK=$(abspath $(ANSIBLE_BIN))/ansible-playbook) \
 	$(DEPLOY_VENV)/bin/python -m deploy
-# DEPLOY_ARGS: e.g. --var-file terraform/prod.tfvars --ssh-key ~/.ssh/flaskmt
+# DEPLOY_ARGS: options, given before the command (so one value serves every target), e.g.
+# --var-file terraform/prod.tfvars --ssh-key ~/.ssh/flaskmt; `python -m deploy --help` lists them.
 DEPLOY_ARGS   ?=
 
+##@ Terraform and the deploy CLI (terraform/, deploy/; up and down touch real AWS)
 .PHONY: tf-fmt tf-fmt-check tf-validate tf-checkov tf-check test-terraform \
 	deploy-venv deploy-plan deploy-up deploy-inventory deploy-provision deploy-smoke deploy-down
 
@@ -57,13 +59,13 @@ deploy-venv: $(DEPLOY_VENV)/.installed ## The deploy CLI's venv (python-terrafor
 deploy-plan: deploy-venv ## terraform init + plan with terraform/terraform.tfvars
 	$(DEPLOY) $(DEPLOY_ARGS) plan
 
-deploy-up: deploy-venv ## apply, write the inventory, run ansible/site.yml, smoke-test
+deploy-up: deploy-venv ansible-venv ## apply (billable AWS resources), write the inventory, run site.yml, smoke-test
 	$(DEPLOY) $(DEPLOY_ARGS) up
 
 deploy-inventory: deploy-venv ## (re)write ansible/inventories/aws/hosts.yml from Terraform outputs
 	$(DEPLOY) $(DEPLOY_ARGS) inventory
 
-deploy-provision: deploy-venv ## ansible-playbook site.yml with the AWS inventory
+deploy-provision: deploy-venv ansible-venv ## ansible-playbook site.yml with the AWS inventory
 	$(DEPLOY) $(DEPLOY_ARGS) provision
 
 deploy-smoke: deploy-venv ## create and follow a link through the public URL, check /readyz

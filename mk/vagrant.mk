@@ -3,6 +3,7 @@
 VAGRANT_BOX_FILE ?= $(CACHE_DIR)/vagrant/debian12-bookworm-local.box
 VAGRANT_RUN := PATH=$(abspath $(ANSIBLE_BIN)):$$PATH
 
+##@ Vagrant dev VM (Vagrantfile, vagrant/; needs Vagrant + libvirt or VirtualBox)
 .PHONY: vagrant-up vagrant-provision vagrant-destroy vagrant-validate vagrant-box libvirt-start libvirt-stop test-vagrant
 
 vagrant-up: ansible-venv ## vagrant up (FLASK_MT_TOPOLOGY=layered for five VMs)

@@ -407,6 +407,7 @@ def test_smoke_passes_against_a_working_app(run_deploy, stand_in_app) -> None:
     report = json.loads(result.stdout)
     assert report["code"] in app.links
     assert report["redirected_by"] == "stand-in"
+    assert f"smoke test passed: {url}" in _err(result)
 
 
 def test_smoke_fails_when_not_ready(run_deploy, stand_in_app) -> None:
@@ -453,3 +454,62 @@ def test_options_work_after_the_command_too(run_deploy, fake_terraform, tmp_path
     )  # fmt: skip
     assert result.returncode == 4, result.stderr
     assert f"var file {missing} does not exist" in _err(result)
+
+
+# ------------------------------------------------------------------ the command line itself
+@pytest.mark.parametrize(
+    ("command", "own", "foreign"),
+    [
+        ("plan", "--var-file", "--ssh-key"),
+        ("provision", "--ansible-playbook", "--var-file"),
+        ("smoke", "--attempts", "--inventory"),
+        ("down", "--yes", "--ssh-key"),
+    ],
+)
+def test_each_command_lists_only_its_own_options(
+    run_deploy, command: str, own: str, foreign: str
+) -> None:
+    result = run_deploy(command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert own in result.stdout
+    assert foreign not in result.stdout
+    assert "exit codes:" in result.stdout
+    assert "default:" in result.stdout
+
+
+def test_an_option_of_another_command_is_a_usage_error(run_deploy) -> None:
+    result = run_deploy("plan", "--ssh-key", "key")
+    assert result.returncode == 2
+    assert "unrecognized arguments: --ssh-key" in _err(result)
+
+
+def test_help_documents_every_exit_code_once(run_deploy) -> None:
+    from deploy import errors
+
+    result = run_deploy("--help")
+    assert result.returncode == 0, result.stderr
+    codes = {cls.exit_code for cls in vars(errors).values() if isinstance(cls, type)}
+    for code in (*codes, 2, 9):
+        assert len([ln for ln in result.stdout.splitlines() if ln.startswith(f"  {code}  ")]) == 1
+
+
+def test_ansible_playbook_option_names_the_binary(run_deploy) -> None:
+    result = run_deploy("provision", "--ansible-playbook", "/nonexistent/ansible-playbook")
+    assert result.returncode == 7
+    assert "'/nonexistent/ansible-playbook' not found" in _err(result)
+
+
+def test_down_explains_rds_deletion_protection(run_deploy, fake_terraform, var_file: Path) -> None:
+    fake_terraform.fail_on(
+        "destroy",
+        "deleting RDS DB Instance (t-postgres): InvalidParameterCombination: Cannot delete "
+        "protected DB Instance, please disable deletion protection and try again.",
+    )
+    result = run_deploy(
+        "down", "--yes", "--terraform-bin", str(fake_terraform.path), "--var-file", str(var_file),
+        env=fake_terraform.env,
+    )  # fmt: skip
+    assert result.returncode == 5
+    message = _err(result)
+    assert "Set db_deletion_protection = false" in message
+    assert str(var_file) in message
