@@ -2,8 +2,11 @@
 # root (keyed by the requirements' hash, shared with the tests), lint, and playbook runs.
 ANSIBLE_VENV  ?= $(call tool_venv,ansible,ansible/requirements.txt)
 ANSIBLE_BIN   := $(ANSIBLE_VENV)/bin
-# INVENTORY: inventories/vagrant-single, inventories/vagrant-layered, inventories/aws, or a path.
-INVENTORY     ?= inventories/vagrant-single
+# INVENTORY: a path from the repository root (ansible/inventories/vagrant-single,
+# .../vagrant-layered, .../aws) or an absolute one. The recipes run in ansible/, so they get it
+# made absolute.
+INVENTORY     ?= ansible/inventories/vagrant-single
+INVENTORY_ABS  = $(abspath $(INVENTORY))
 ANSIBLE_ARGS  ?=
 ANSIBLE_RUN   := cd ansible && ANSIBLE_CONFIG=ansible.cfg PATH=$(abspath $(ANSIBLE_BIN)):$$PATH
 
@@ -22,13 +25,13 @@ ansible-lint: ansible-venv ## ansible-lint, production profile
 	$(ANSIBLE_RUN) ansible-lint
 
 ansible-syntax: ansible-venv ## --syntax-check of site.yml and deploy.yml
-	$(ANSIBLE_RUN) ansible-playbook --syntax-check -i $(INVENTORY) site.yml deploy.yml
+	$(ANSIBLE_RUN) ansible-playbook --syntax-check -i $(INVENTORY_ABS) site.yml deploy.yml
 
 ansible-provision: ansible-venv ## site.yml against INVENTORY (ANSIBLE_ARGS="--vault-password-file ...")
-	$(ANSIBLE_RUN) ansible-playbook -i $(INVENTORY) site.yml $(ANSIBLE_ARGS)
+	$(ANSIBLE_RUN) ansible-playbook -i $(INVENTORY_ABS) site.yml $(ANSIBLE_ARGS)
 
 ansible-deploy: ansible-venv ## Rolling deploy (deploy.yml) of the working tree to INVENTORY
-	$(ANSIBLE_RUN) ansible-playbook -i $(INVENTORY) deploy.yml $(ANSIBLE_ARGS)
+	$(ANSIBLE_RUN) ansible-playbook -i $(INVENTORY_ABS) deploy.yml $(ANSIBLE_ARGS)
 
 test-ansible: venv ## Ansible tests: lint, syntax, all-in-one + layered hosts, rolling deploy
 	$(PYTEST) tests/infra/ansible --no-cov

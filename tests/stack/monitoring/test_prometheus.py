@@ -43,7 +43,7 @@ def prometheus_config(state: State, own_port: int) -> dict:
         {"targets": [f"127.0.0.1:{instance.port}" for instance in state.instances]}
     ]
     jobs["prometheus"]["static_configs"] = [{"targets": [f"127.0.0.1:{own_port}"]}]
-    del jobs["nginx"]  # the stack's nginx has no stub_status page (see monitoring/README.md)
+    del jobs["nginx"]  # the stack's nginx has no stub_status page (see docs/monitoring.md)
     config["scrape_configs"] = list(jobs.values())
     return config
 
