@@ -8,10 +8,15 @@ production, use gunicorn (see gunicorn.conf.py).
 Exit codes: 3 invalid configuration, 4 database unreachable, 5 Redis unreachable (app/migrate.py).
 """
 
+import logging
 import os
+import re
 import sys
+import time
 
 import redis
+from flask import Flask, Response, g, request
+from werkzeug.serving import WSGIRequestHandler
 
 from app import create_app
 from app.config import ConfigError, Settings, load_settings
@@ -48,6 +53,45 @@ def redis_problem(settings: Settings) -> str | None:
     return None
 
 
+class QuietRequestHandler(WSGIRequestHandler):
+    """werkzeug's own access line is written after the request is gone (no request id) and with
+    terminal colour codes; the app writes one instead (log_requests)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class StripTerminalColours(logging.Filter):
+    """werkzeug colours its start-up lines for a terminal; in a log line they are noise."""
+
+    ESCAPES = re.compile(r"\x1b\[[0-9;]*m")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.ESCAPES.sub("", str(record.msg))
+        return True
+
+
+def log_requests(app: Flask) -> None:
+    """One plain access line per request, through the app's logging (with the request id)."""
+    access = logging.getLogger("access")
+
+    @app.before_request
+    def _start() -> None:
+        g.access_started = time.perf_counter()
+
+    @app.after_request
+    def _log(response: Response) -> Response:
+        took = (time.perf_counter() - g.get("access_started", time.perf_counter())) * 1000
+        access.info(
+            "%s %s %s %.1f ms",
+            request.method,
+            request.full_path.rstrip("?"),
+            response.status_code,
+            took,
+        )
+        return response
+
+
 def main() -> int:
     os.environ.setdefault("APP_ENV", "development")
     # The names a browser on this machine uses; set ALLOWED_HOSTS when serving on another address.
@@ -71,8 +115,12 @@ def main() -> int:
         print(problem, file=sys.stderr)
         return EXIT_REDIS
     app = create_app(settings)
+    log_requests(app)
+    logging.getLogger("werkzeug").addFilter(StripTerminalColours())
     print(f"flask-multitier on http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
-    app.run(host=host, port=int(port), debug=False, threaded=True)
+    app.run(
+        host=host, port=int(port), debug=False, threaded=True, request_handler=QuietRequestHandler
+    )
     return 0
 
 

@@ -30,7 +30,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.session_interface = CookieOnlyWhenPresentSessionInterface()
     configure_app(app, settings)
-    configure_logging(settings.LOG_LEVEL, settings.APP_INSTANCE)
+    configure_logging(
+        settings.LOG_LEVEL, settings.APP_INSTANCE, plain=settings.APP_ENV is AppEnv.DEVELOPMENT
+    )
     # First of the request hooks: a request for a foreign host is refused before any work.
     register_host_check(app, HostNames(settings.trusted_hosts) or None)
     register_extensions(app, settings)

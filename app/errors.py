@@ -9,6 +9,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
 from app.cache import CacheUnavailable
 
@@ -37,6 +38,25 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+# What a person reads at the top of an error page; other codes get the standard reason phrase.
+HEADINGS = {
+    400: "That request could not be understood",
+    403: "That is not yours to change",
+    404: "Nothing here",
+    405: "That cannot be done here",
+    409: "That code is taken",
+    413: "That is too large",
+    422: "That could not be accepted",
+    429: "Too many requests: slow down a little",
+    500: "Something went wrong on our side",
+    503: "Temporarily unavailable",
+}
+
+
+def heading(status: int) -> str:
+    return HEADINGS.get(status) or HTTP_STATUS_CODES.get(status, "Error")
+
+
 def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True
@@ -52,7 +72,7 @@ def error_response(
         if details is not None:
             body["details"] = details
         return jsonify(error=body), status, headers or {}
-    page = render_template("error.html", status=status, message=message)
+    page = render_template("error.html", status=status, heading=heading(status), message=message)
     return page, status, headers or {}
 
 

@@ -6,10 +6,12 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     make_response,
     redirect,
     render_template,
+    send_from_directory,
     session,
     url_for,
 )
@@ -98,6 +100,13 @@ def delete(code: str) -> Response | tuple[str, int]:
     my_links.forget(code)
     flash(f"Link {code} deleted; its code stays reserved.")
     return redirect(url_for("web.home"), 303)
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever the page says; answer with the SVG icon."""
+    folder = current_app.static_folder or ""
+    return send_from_directory(folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
 
 
 @bp.get("/<code>")

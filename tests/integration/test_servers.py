@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -165,7 +166,9 @@ def test_run_py_serves_with_no_environment_at_all(tmp_path: Path) -> None:
         created = requests.post(f"{base}/api/links", json={"url": "https://example.com/local"})
         assert created.status_code == 201
         code = created.json()["code"]
-        follow = requests.get(f"{base}/{code}", allow_redirects=False)
+        follow = requests.get(
+            f"{base}/{code}", allow_redirects=False, headers={"X-Request-ID": "trace-run-py"}
+        )
         assert follow.headers["Location"] == "https://example.com/local"
         assert (tmp_path / "instance" / "app.sqlite3").exists()
         ready = requests.get(f"{base}/readyz").json()
@@ -175,7 +178,11 @@ def test_run_py_serves_with_no_environment_at_all(tmp_path: Path) -> None:
         assert requests.get(f"{base}/", headers={"Host": "evil.example"}).status_code == 400
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        output, _ = process.communicate(timeout=10)
+    # Development logs are plain lines a person reads, with the request id, without colours.
+    assert re.search(rf" trace-run-py access: GET /{code} 302 [0-9.]+ ms$", output, re.M), output
+    assert "\x1b[" not in output
+    assert '"request_id"' not in output
 
 
 def test_run_py_rejects_a_bad_port() -> None:

@@ -73,7 +73,8 @@ def test_unknown_stats_page_is_an_html_404(client: FlaskClient) -> None:
     response = client.get("/links/nothing", headers={"Accept": "text/html"})
     assert response.status_code == 404
     assert response.mimetype == "text/html"
-    assert "<h1>404</h1>" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert '<h1>Nothing here <span class="status">(404)</span></h1>' in page
 
 
 def test_the_stylesheet_is_served(client: FlaskClient) -> None:
