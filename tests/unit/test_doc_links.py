@@ -97,3 +97,19 @@ def test_relative_links_and_anchors_resolve(page: Path) -> None:
         elif anchor and destination.suffix != ".md":
             broken.append(f"{target}: an anchor into a file that is not Markdown")
     assert not broken, "\n".join(broken)
+
+
+def test_readme_maps_every_top_level_entry() -> None:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    entries = {name.split("/")[0] for name in listed}
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## What is where") :].split("\n## ")[0]
+    named = set(re.findall(r"`([^`]+?)/?`", table))
+    missing = sorted(entry for entry in entries if entry not in named)
+    assert not missing, f"README's map does not name: {missing}"
