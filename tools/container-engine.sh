@@ -86,8 +86,10 @@ install_packages() {
   done
   [ ${#missing[@]} -eq 0 ] && return
   log "apt: installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Another apt run (a test installing its own tool, unattended upgrades) may hold dpkg's lock.
+  local apt=(apt-get -o DPkg::Lock::Timeout=600)
+  "${apt[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 wa1_cgroup_hybrid() {

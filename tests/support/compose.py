@@ -13,7 +13,7 @@ import requests
 
 from tests.support.engine import engine_exports
 from tests.support.ports import free_port
-from tests.support.procs import run
+from tests.support.procs import CommandFailed, run
 
 # Tag of the images this tier builds (kept afterwards as a build cache, like the base images).
 IMAGE_TAG = "infra-test"
@@ -67,7 +67,14 @@ class Stack:
 
     def compose(self, *args: str, timeout: float = 600, check: bool = True):
         cmd = ["docker", "compose", "-p", self.project, "--env-file", str(self.env_file), *args]
-        return run(cmd, env=self.env, timeout=timeout, check=check)
+        try:
+            return run(cmd, env=self.env, timeout=timeout, check=check)
+        except CommandFailed as failure:
+            if args[:1] != ("up",):
+                raise
+            # "service ... didn't complete successfully" says nothing of why: add the logs.
+            logs = self.compose("logs", "--no-color", "--tail", "40", check=False)
+            raise CommandFailed(f"{failure}\n--- compose logs\n{logs.stdout[-6000:]}") from None
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.http_port}{path}"
