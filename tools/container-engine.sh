@@ -40,6 +40,9 @@
 #                       docker.io; podman's classic /build endpoint needs no registry.
 #   WA6 compose-plugin  Debian 12 ships no compose v2: the Go plugin from trixie's docker-compose
 #                       .deb (depends only on libc6 >= 2.34), fetched with a private apt config.
+#   WA7 netavark        podman picks its network backend on first use and keeps it: a podman run
+#                       before netavark was installed chose CNI, whose networks resolve no names
+#                       when `internal: true`. containers.conf names netavark explicitly.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -124,6 +127,21 @@ EOF
   log "WA2 ulimits: wrote default_ulimits to $conf"
 }
 
+wa7_netavark() {
+  local conf=/etc/containers/containers.conf
+  if [ -f "$conf" ] && grep -q '^[[:space:]]*network_backend' "$conf"; then return; fi
+  if [ -f "$conf" ] && grep -q '^\[network\]' "$conf"; then
+    die "WA7: $conf has a [network] table without network_backend; add: network_backend = \"netavark\""
+  fi
+  mkdir -p /etc/containers
+  cat >>"$conf" <<EOF
+# WA7 (tools/container-engine.sh): netavark whatever podman's first run found installed.
+[network]
+network_backend = "netavark"
+EOF
+  log "WA7 netavark: wrote network_backend to $conf"
+}
+
 start_api() {
   alive "$STATE/podman-api.pid" && [ -S "$SOCK" ] && return
   mkdir -p "$(dirname "$SOCK")"
@@ -178,6 +196,7 @@ setup() {
   install_packages
   wa1_cgroup_hybrid
   wa2_ulimits
+  wa7_netavark
   start_api
   wa4_health_ticker
   DOCKER_HOST="unix://$SOCK" wa6_compose_plugin
