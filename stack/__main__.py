@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve HTTPS with a certificate from a local CA (env STACK_TLS=1)",
     )
     start.add_argument(
+        "--tls-dir",
+        type=Path,
+        help="where the local CA and the certificate are kept (default: .run/tls)",
+    )
+    start.add_argument(
         "--https-port",
         type=_int_in(0, 65535, "https port"),
         help="HTTPS port on 127.0.0.1 with --tls (default 8443; 0: any free port)",
@@ -114,6 +119,7 @@ def _up(args: argparse.Namespace) -> int:
         read_rate=args.read_rate,
         tls=args.tls,
         https_port=args.https_port,
+        tls_dir=args.tls_dir,
         access_log=not args.no_access_log,
     )
     for note in config.notes:
