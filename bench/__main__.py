@@ -32,9 +32,10 @@ from stack.config import BALANCING, WORKER_CLASSES, StackConfig, StackError
 
 BENCH_REDIS_DB = 13
 PRELOADED = 100_000  # distinct codes per round for the uncached walk: more than a run requests
-# The policy's 10 r/s write limit would turn the create-link run into a 429 benchmark. This is
-# the documented knob (STACK_WRITE_RATE / --write-rate, "off" here) that renders another rate.
+# nginx's per-client limits (10 r/s writes, 50 r/s reads) would turn every run into a 429
+# benchmark. These are the documented knobs (STACK_WRITE_RATE / STACK_READ_RATE), "off" here.
 BENCH_WRITE_RATE = "off"
+BENCH_READ_RATE = "off"
 
 PATHS = {
     "nginx": ("(1) nginx alone", "/nginx-health", None),
@@ -208,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
             redis_url=redis_url,
             balancing=args.balancing,
             write_rate=BENCH_WRITE_RATE,
+            read_rate=BENCH_READ_RATE,
             workers=args.workers,
             worker_class=args.worker_class,
             # The app's own write limits would cap the create path: off, as for any load test.

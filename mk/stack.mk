@@ -2,13 +2,14 @@
 # DATABASE_URL / REDIS_URL come from the environment (local services when unset).
 STACK_INSTANCES ?= 3
 STACK_PORT      ?= 8080
+STACK_HTTPS_PORT ?= 8443
 STACK_ARGS      ?=
 
 ##@ Local stack: nginx + N gunicorn instances on loopback (stack/; needs PostgreSQL, Redis, nginx)
 .PHONY: stack stack-down stack-status rolling-restart bench
 
-stack: venv ## Start nginx + N app instances (STACK_INSTANCES=3, STACK_PORT=8080); prints the URL
-	$(PY) -m stack up --instances $(STACK_INSTANCES) --port $(STACK_PORT) $(STACK_ARGS)
+stack: venv ## Start nginx + N app instances (STACK_INSTANCES=3, STACK_PORT=8080, STACK_TLS=1: HTTPS on STACK_HTTPS_PORT=8443); prints the URL
+	$(PY) -m stack up --instances $(STACK_INSTANCES) --port $(STACK_PORT) --https-port $(STACK_HTTPS_PORT) $(STACK_ARGS)
 
 stack-down: venv ## Stop everything `make stack` started
 	$(PY) -m stack down

@@ -73,7 +73,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     start.add_argument("--worker-class", choices=WORKER_CLASSES, help="gunicorn worker class")
     start.add_argument(
-        "--write-rate", help="nginx write-API rate: 10r/s, 600r/m or off (env STACK_WRITE_RATE)"
+        "--write-rate",
+        help="nginx rate limit on writes per client: 10r/s, 600r/m or off (env STACK_WRITE_RATE)",
+    )
+    start.add_argument(
+        "--read-rate",
+        help="nginx rate limit on reads per client: 50r/s, 600r/m or off (env STACK_READ_RATE)",
+    )
+    start.add_argument(
+        "--tls",
+        action="store_true",
+        default=None,
+        help="serve HTTPS with a certificate from a local CA (env STACK_TLS=1)",
+    )
+    start.add_argument(
+        "--tls-dir",
+        type=Path,
+        help="where the local CA and the certificate are kept (default: .run/tls)",
+    )
+    start.add_argument(
+        "--https-port",
+        type=_int_in(0, 65535, "https port"),
+        help="HTTPS port on 127.0.0.1 with --tls (default 8443; 0: any free port)",
     )
     start.add_argument("--no-access-log", action="store_true", help="turn off nginx's access log")
     commands.add_parser("down", help="stop everything `up` started")
@@ -95,6 +116,10 @@ def _up(args: argparse.Namespace) -> int:
         workers=args.workers,
         worker_class=args.worker_class,
         write_rate=args.write_rate,
+        read_rate=args.read_rate,
+        tls=args.tls,
+        https_port=args.https_port,
+        tls_dir=args.tls_dir,
         access_log=not args.no_access_log,
     )
     for note in config.notes:
@@ -106,6 +131,9 @@ def _up(args: argparse.Namespace) -> int:
             f"{state.state_dir / 'logs' / (instance.name + '.log')})"
         )
     print(f"nginx access log: {state.state_dir / 'logs' / 'nginx.access.json'}")
+    if state.ca_file is not None:
+        print(f"HTTPS certificate from the local CA {state.ca_file} (trust this file, e.g.")
+        print(f"  curl --cacert {state.ca_file} {state.url}/ ); {state.http_url} redirects")
     print(f"stack is up: {state.url}")
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
@@ -9,6 +10,11 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = REPO_ROOT / ".run" / "stack"
+# The local CA and the server certificate: outside the state directory, so that `down` keeps
+# them and a person trusts the CA once (nginx/local-ca.sh).
+DEFAULT_TLS_DIR = REPO_ROOT / ".run" / "tls"
+# Names the certificate is for: nginx listens on 127.0.0.1 only.
+TLS_NAMES = ("localhost", "127.0.0.1")
 # Used only when the environment names no service, and `up` says so.
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -17,6 +23,8 @@ MAX_INSTANCES = 16
 BALANCING = ("least_conn", "round_robin")
 WORKER_CLASSES = ("sync", "gthread", "gevent")
 _RATE = re.compile(r"^([1-9][0-9]{0,6}r/[sm]|off)$")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
 _DB_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
@@ -33,8 +41,19 @@ class StackConfig:
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str = DEFAULT_REDIS_URL
     balancing: str = "least_conn"
-    # Rendered into the copy of nginx/http.conf; None keeps the policy's own rate.
+    # nginx's rate limits per client address (10r/s, 600r/m or off); None: nginx/edge.conf's.
     write_rate: str | None = None
+    read_rate: str | None = None
+    # Who may read /metrics and /readyz through nginx (monitoring), /readyz only (balancer), and
+    # whose X-Forwarded-For nginx believes (trusted proxies): addresses or CIDR ranges.
+    monitoring_from: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+    balancer_from: list[str] = field(default_factory=list)
+    trusted_proxies: list[str] = field(default_factory=list)
+    # HTTPS on https_port (0: a free port) with a certificate from the local CA in tls_dir;
+    # plain HTTP on `port` then only redirects (and answers /nginx-health).
+    tls: bool = False
+    https_port: int = 8443
+    tls_dir: Path = DEFAULT_TLS_DIR
     workers: int | None = None  # WEB_CONCURRENCY per instance; None: gunicorn.conf.py decides
     worker_class: str | None = None  # WORKER_CLASS; None: gunicorn.conf.py decides
     access_log: bool = True
@@ -52,11 +71,29 @@ class StackConfig:
             problems.append(f"port must be between 0 and 65535 (0: any free port), got {self.port}")
         if self.balancing not in BALANCING:
             problems.append(f"balancing must be one of {', '.join(BALANCING)}")
-        if self.write_rate is not None and not _RATE.match(self.write_rate):
-            problems.append(
-                f"write rate must look like 10r/s or 600r/m (nginx limit_req_zone rate) or be off, "
-                f"got {self.write_rate!r}"
-            )
+        for what, rate in (("write", self.write_rate), ("read", self.read_rate)):
+            if rate is not None and not _RATE.match(rate):
+                problems.append(
+                    f"{what} rate must look like 10r/s or 600r/m (nginx limit_req_zone rate) "
+                    f"or be off, got {rate!r}"
+                )
+        for what, addresses in (
+            ("monitoring addresses", self.monitoring_from),
+            ("balancer addresses", self.balancer_from),
+            ("trusted proxies", self.trusted_proxies),
+        ):
+            for address in addresses:
+                try:
+                    ipaddress.ip_network(address, strict=False)
+                except ValueError:
+                    problems.append(
+                        f"{what}: {address!r} is not an IP address or CIDR range "
+                        "(e.g. 127.0.0.1 or 10.0.0.0/8)"
+                    )
+        if not 0 <= self.https_port <= 65535:
+            problems.append(f"https port must be between 0 and 65535, got {self.https_port}")
+        if self.tls and self.port and self.port == self.https_port:
+            problems.append(f"the HTTP and HTTPS ports must differ, both are {self.port}")
         if self.workers is not None and not 1 <= self.workers <= 64:
             problems.append(f"workers must be between 1 and 64, got {self.workers}")
         if self.worker_class is not None and self.worker_class not in WORKER_CLASSES:
@@ -70,8 +107,25 @@ class StackConfig:
         return self
 
 
+def address_list(text: str) -> list[str]:
+    """ "10.0.0.0/8, 127.0.0.1" -> ["10.0.0.0/8", "127.0.0.1"]; "none" -> [] (nobody)."""
+    items = [item for item in re.split(r"[\s,]+", text.strip()) if item]
+    return [] if items == ["none"] else items
+
+
+def flag(name: str, text: str) -> bool:
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise StackError(f"{name} must be 1 or 0 (true/false), got {text!r}")
+
+
 def from_environment(**overrides: object) -> StackConfig:
-    """Config from DATABASE_URL, REDIS_URL and STACK_WRITE_RATE, defaulting to local services."""
+    """Config from DATABASE_URL, REDIS_URL and the STACK_* edge settings (STACK_WRITE_RATE,
+    STACK_READ_RATE, STACK_MONITORING_FROM, STACK_BALANCER_FROM, STACK_TRUSTED_PROXIES,
+    STACK_TLS), defaulting to local services."""
     config = StackConfig()
     for name, attr, default in (
         ("DATABASE_URL", "database_url", DEFAULT_DATABASE_URL),
@@ -84,9 +138,19 @@ def from_environment(**overrides: object) -> StackConfig:
             config.notes.append(f"{name} is not set: using the local default {default}")
     if not os.environ.get("ADMIN_TOKEN"):
         config.notes.append("ADMIN_TOKEN is not set: there is no admin (GET /api/links is refused)")
-    rate = os.environ.get("STACK_WRITE_RATE", "").strip()
-    if rate:
-        config.write_rate = rate
+    for name, attr in (("STACK_WRITE_RATE", "write_rate"), ("STACK_READ_RATE", "read_rate")):
+        rate = os.environ.get(name, "").strip()
+        if rate:
+            setattr(config, attr, rate)
+    for name, attr in (
+        ("STACK_MONITORING_FROM", "monitoring_from"),
+        ("STACK_BALANCER_FROM", "balancer_from"),
+        ("STACK_TRUSTED_PROXIES", "trusted_proxies"),
+    ):
+        value = os.environ.get(name, "").strip()
+        if value:
+            setattr(config, attr, address_list(value))
+    config.tls = flag("STACK_TLS", os.environ.get("STACK_TLS", ""))
     for key, value in overrides.items():
         if value is not None:
             setattr(config, key, value)

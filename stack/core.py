@@ -14,7 +14,7 @@ from pathlib import Path
 
 from app.config import Settings
 from stack import instances, nginx, procs
-from stack.config import DEFAULT_STATE_DIR, REPO_ROOT, StackConfig, StackError
+from stack.config import DEFAULT_STATE_DIR, REPO_ROOT, TLS_NAMES, StackConfig, StackError
 from stack.state import Instance, State
 
 MIGRATE_TIMEOUT = 120
@@ -94,6 +94,16 @@ def up(config: StackConfig) -> State:
     port = config.port or instances.free_port()
     if config.port and not _port_is_free(port):
         raise StackError(f"port {port} is in use; pick another with --port (0: any free port)")
+    tls = None
+    if config.tls:
+        https_port = config.https_port or instances.free_port()
+        while https_port == port:
+            https_port = instances.free_port()
+        if config.https_port and not _port_is_free(https_port):
+            raise StackError(
+                f"port {https_port} is in use; pick another with --https-port (0: any free port)"
+            )
+        tls = nginx.make_certificate(config.tls_dir.resolve(), TLS_NAMES, https_port)
 
     env = _app_env(config)
     migrate({**os.environ, **env})
@@ -104,8 +114,10 @@ def up(config: StackConfig) -> State:
         write_rate=config.write_rate,
         access_log=config.access_log,
         env=env,
+        https_port=tls.port if tls else None,
+        ca_file=tls.ca if tls else None,
     )
-    ports: set[int] = {port}
+    ports: set[int] = {port, *([tls.port] if tls else [])}
     try:
         for number in range(1, config.instances + 1):
             app_port = instances.free_port()
@@ -125,8 +137,15 @@ def up(config: StackConfig) -> State:
             port=port,
             ports=[i.port for i in state.instances],
             balancing=config.balancing,
-            write_rate=config.write_rate,
+            edge=nginx.render_edge_conf(
+                write_rate=config.write_rate,
+                read_rate=config.read_rate,
+                monitoring_from=config.monitoring_from,
+                balancer_from=config.balancer_from,
+                trusted_proxies=config.trusted_proxies,
+            ),
             access_log=config.access_log,
+            tls=tls,
         )
         state.nginx = nginx.start(binary, paths)
         state.save()
@@ -145,7 +164,8 @@ def _wait_nginx(state: State, paths: nginx.Paths) -> None:
         if not procs.is_alive(state.nginx):
             raise StackError(f"nginx exited at start:\n{instances.tail(paths.error_log)}")
         try:
-            url = f"{state.url}/nginx-health"
+            # plain HTTP answers it in both modes (with HTTPS it is the only thing it serves)
+            url = f"{state.http_url}/nginx-health"
             with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
                 return response.status == 200
         except OSError:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import pwd
-import re
 import signal
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from stack import debian, procs
@@ -18,10 +18,10 @@ from stack.config import REPO_ROOT, StackError
 
 NGINX_DIR = REPO_ROOT / "nginx"
 APP_ROOT = REPO_ROOT / "app"
-_KEY_MAP = re.compile(r"map \$request_method \$write_limit_key \{[^}]*\}")
-_RATE_IN_ZONE = re.compile(
-    r"(limit_req_zone\s+\$write_limit_key\s+zone=api_writes:\S+\s+rate=)\S+;"
-)
+LOCAL_CA = NGINX_DIR / "local-ca.sh"
+# nginx/edge.conf's rates: what None (no setting) means.
+DEFAULT_WRITE_RATE = "10r/s"
+DEFAULT_READ_RATE = "50r/s"
 
 
 def find_binary() -> str:
@@ -35,7 +35,7 @@ class Paths:
     def __init__(self, state_dir: Path) -> None:
         self.root = state_dir / "nginx"
         self.conf = self.root / "nginx.conf"
-        self.http_conf = self.root / "http.conf"
+        self.edge = self.root / "edge.conf"
         self.upstream = self.root / "upstream.conf"
         self.pid = self.root / "nginx.pid"
         self.temp = self.root / "temp"
@@ -43,25 +43,67 @@ class Paths:
         self.access_log = state_dir / "logs" / "nginx.access.json"
 
 
-def render_http_conf(write_rate: str | None) -> str:
-    """The shared http.conf, with the write rate replaced when the stack asks for another one.
+def _zone(name: str, key: str, rate: str | None, default: str) -> str:
+    if rate == "off":  # the zone stays (proxy_policy.conf uses it) but counts nothing
+        return f"limit_req_zone $no_limit_key zone={name}:10m rate={default};  # off"
+    return f"limit_req_zone ${key} zone={name}:10m rate={rate or default};"
 
-    "off" empties the limit key for every method (nginx does not count empty keys): a very high
-    rate is not the same, because nginx's clock advances once per event-loop pass and a burst of
-    more than `burst` requests handled in one pass is still refused.
-    """
-    text = (NGINX_DIR / "http.conf").read_text()
-    if write_rate is None:
-        return text
-    if write_rate == "off":
-        rendered, count = _KEY_MAP.subn(
-            'map $request_method $write_limit_key {\n    default "";\n}', text
-        )
-    else:
-        rendered, count = _RATE_IN_ZONE.subn(rf"\g<1>{write_rate};", text)
-    if count != 1:
-        raise StackError("nginx/http.conf no longer has the write-limit lines the stack rewrites")
-    return rendered
+
+def render_edge_conf(
+    *,
+    write_rate: str | None = None,
+    read_rate: str | None = None,
+    monitoring_from: list[str] | None = None,
+    balancer_from: list[str] | None = None,
+    trusted_proxies: list[str] | None = None,
+) -> str:
+    """This stack's edge settings, in the shape of nginx/edge.conf (the knobs of the policy)."""
+    lines = [
+        "# Written by `python -m stack up`: edge settings (shape and defaults: nginx/edge.conf)",
+        _zone("writes", "write_limit_key", write_rate, DEFAULT_WRITE_RATE),
+        _zone("reads", "read_limit_key", read_rate, DEFAULT_READ_RATE),
+        "geo $ops_client {",
+        "    default none;",
+    ]
+    # balancer first: an address in both lists ends up a monitoring one (geo: the last wins)
+    lines += [f"    {address} balancer;" for address in balancer_from or []]
+    lines += [f"    {address} monitoring;" for address in monitoring_from or []]
+    lines.append("}")
+    lines += [f"set_real_ip_from {address};" for address in trusted_proxies or []]
+    if trusted_proxies:
+        lines += ["real_ip_header X-Forwarded-For;", "real_ip_recursive on;"]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """HTTPS for the stack: the port and what nginx/local-ca.sh made in the TLS directory."""
+
+    port: int
+    certificate: Path
+    key: Path
+    ca: Path  # the file a client trusts (curl --cacert, requests' verify=)
+
+
+def make_certificate(tls_dir: Path, names: tuple[str, ...], port: int) -> TlsFiles:
+    """The local CA (made once, kept in tls_dir/ca) and a server certificate for `names`."""
+    openssl = debian.ensure_tool("openssl", "openssl")
+    ca_dir, cert_dir = tls_dir / "ca", tls_dir / "server"
+    result = subprocess.run(  # noqa: S603 - fixed argv, no shell
+        ["/bin/sh", str(LOCAL_CA), str(ca_dir), str(cert_dir), *names],
+        env={**os.environ, "PATH": f"{Path(openssl).parent}:{os.environ.get('PATH', '')}"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise StackError(f"could not make the TLS certificate:\n{result.stderr.strip()}")
+    return TlsFiles(
+        port=port,
+        certificate=cert_dir / "fullchain.pem",
+        key=cert_dir / "privkey.pem",
+        ca=ca_dir / "ca.crt",
+    )
 
 
 def render_upstream(ports: list[int], balancing: str, drained: frozenset[int] = frozenset()) -> str:
@@ -94,7 +136,38 @@ def _user_line() -> str:
     return f"user {pwd.getpwuid(0).pw_name};\n"
 
 
-def render_main_conf(paths: Paths, port: int, access_log: bool) -> str:
+def _servers(paths: Paths, port: int, log: str, tls: TlsFiles | None) -> str:
+    app = f"""
+    server {{
+        listen 127.0.0.1:{port if tls is None else tls.port}{" ssl" if tls else ""};
+        {log}
+{_tls_lines(tls)}        set $app_root {APP_ROOT};
+        include {NGINX_DIR / "proxy_policy.conf"};
+    }}"""
+    if tls is None:
+        return app
+    return f"""
+    # plain HTTP: moves every request to HTTPS, answers the health check
+    server {{
+        listen 127.0.0.1:{port};
+        {log}
+        set $https_port_suffix ":{tls.port}";
+        include {NGINX_DIR / "redirect_to_https.conf"};
+    }}
+{app}"""
+
+
+def _tls_lines(tls: TlsFiles | None) -> str:
+    if tls is None:
+        return ""
+    return (
+        f"        ssl_certificate {tls.certificate};\n"
+        f"        ssl_certificate_key {tls.key};\n"
+        f"        include {NGINX_DIR / 'tls.conf'};\n"
+    )
+
+
+def render_main_conf(paths: Paths, port: int, access_log: bool, tls: TlsFiles | None = None) -> str:
     log = (
         f"access_log {paths.access_log} json_access buffer=64k flush=1s;"
         if access_log
@@ -122,15 +195,10 @@ http {{
     uwsgi_temp_path {temp}/uwsgi;
     scgi_temp_path {temp}/scgi;
 
-    include {paths.http_conf};
+    include {NGINX_DIR / "http.conf"};
+    include {paths.edge};
     include {paths.upstream};
-
-    server {{
-        listen 127.0.0.1:{port};
-        {log}
-        set $app_root {APP_ROOT};
-        include {NGINX_DIR / "proxy_policy.conf"};
-    }}
+{_servers(paths, port, log, tls)}
 }}
 """
 
@@ -141,14 +209,15 @@ def write_config(
     port: int,
     ports: list[int],
     balancing: str,
-    write_rate: str | None,
+    edge: str,
     access_log: bool,
+    tls: TlsFiles | None = None,
 ) -> None:
     paths.temp.mkdir(parents=True, exist_ok=True)
     paths.error_log.parent.mkdir(parents=True, exist_ok=True)
-    paths.http_conf.write_text(render_http_conf(write_rate))
+    paths.edge.write_text(edge)
     paths.upstream.write_text(render_upstream(ports, balancing))
-    paths.conf.write_text(render_main_conf(paths, port, access_log))
+    paths.conf.write_text(render_main_conf(paths, port, access_log, tls))
 
 
 def check_config(binary: str, paths: Paths) -> None:

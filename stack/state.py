@@ -42,9 +42,20 @@ class State:
     env: dict[str, str]  # what the stack sets for its instances (holds SECRET_KEY: file is 0600)
     instances: list[Instance] = field(default_factory=list)
     nginx: procs.ProcRef | None = None
+    # With HTTPS (STACK_TLS=1): its port and the CA certificate a client trusts.
+    https_port: int | None = None
+    ca_file: Path | None = None
 
     @property
     def url(self) -> str:
+        """Where clients go: the HTTPS URL when the stack serves HTTPS."""
+        if self.https_port is not None:
+            return f"https://127.0.0.1:{self.https_port}"
+        return self.http_url
+
+    @property
+    def http_url(self) -> str:
+        """Plain HTTP: the whole stack, or only redirects and /nginx-health with HTTPS."""
         return f"http://127.0.0.1:{self.port}"
 
     def save(self) -> None:
@@ -58,6 +69,8 @@ class State:
             "env": self.env,
             "instances": [instance.to_dict() for instance in self.instances],
             "nginx": self.nginx.to_dict() if self.nginx else None,
+            "https_port": self.https_port,
+            "ca_file": str(self.ca_file) if self.ca_file else None,
         }
         tmp = path.with_suffix(".tmp")
         # Owner-only: the file holds the instances' SECRET_KEY and DATABASE_URL.
@@ -82,6 +95,8 @@ class State:
                 env=dict(data["env"]),
                 instances=[Instance.from_dict(item) for item in data["instances"]],
                 nginx=procs.ProcRef.from_dict(data["nginx"]) if data.get("nginx") else None,
+                https_port=int(data["https_port"]) if data.get("https_port") else None,
+                ca_file=Path(data["ca_file"]) if data.get("ca_file") else None,
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise StackError(

@@ -8,6 +8,9 @@ stopped by the fixture that started it.
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -17,6 +20,7 @@ import psycopg
 import pytest
 import redis
 
+from stack.config import REPO_ROOT
 from stack.state import State
 from tests.support.apt import ensure_debian_packages
 from tests.support.need import need
@@ -26,7 +30,7 @@ from tests.support.services import (
     postgres_reachable,
     scratch_database,
 )
-from tests.support.stacks import StackFactory, running_stack
+from tests.support.stacks import TEST_APP_SETTINGS, StackFactory, running_stack
 
 
 @pytest.fixture(scope="session")
@@ -93,3 +97,38 @@ def stack(
 def db(database_url: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(database_url, autocommit=True) as connection:
         yield connection
+
+
+@pytest.fixture(scope="module")
+def tls_stack(
+    tools: None, database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[State, str]]:
+    """(state, what `up` printed) of a 2-instance stack started the way a person does it:
+    `STACK_TLS=1 python -m stack up`, with a local CA of its own; stopped at the end."""
+    state_dir = tmp_path_factory.mktemp("tls-stack")
+    env = {
+        **os.environ,
+        **TEST_APP_SETTINGS,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "WEB_CONCURRENCY": "1",
+        "STACK_TLS": "1",
+    }
+    common = [sys.executable, "-m", "stack", "--state-dir", str(state_dir)]
+    up = [*common, "up", "-n", "2", "--port", "0", "--https-port", "0"]
+    try:
+        started = subprocess.run(
+            [*up, "--tls-dir", str(state_dir / "tls")],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert started.returncode == 0, started.stderr
+        state = State.load(state_dir)
+        assert state is not None
+        yield state, started.stdout
+    finally:
+        subprocess.run([*common, "down"], cwd=REPO_ROOT, env=env, timeout=120, check=False)

@@ -32,6 +32,14 @@ COMPOSE_VARIABLES = (
     *REQUIRED_SECRETS,
     "HTTP_BIND",
     "HTTP_PORT",
+    "HTTPS_PORT",
+    "TLS_DIR",
+    "TLS_NAMES",
+    "NGINX_WRITE_RATE",
+    "NGINX_READ_RATE",
+    "NGINX_MONITORING_FROM",
+    "NGINX_BALANCER_FROM",
+    "NGINX_TRUSTED_PROXIES",
     "ALLOWED_HOSTS",
     "PUBLIC_BASE_URL",
     "ADMIN_TOKEN",
@@ -58,14 +66,22 @@ class Stack:
     workdir: Path
     project: str = field(default_factory=lambda: f"fmt-docker-{secrets.token_hex(4)}")
     http_port: int = field(default_factory=free_port)
+    https_port: int = field(default_factory=free_port)
 
     def __post_init__(self) -> None:
+        while self.https_port == self.http_port:
+            self.https_port = free_port()
         self.env_file = self.workdir / "stack.env"
+        self._ca_file: Path | None = None
         values = {name: secrets.token_hex(16) for name in REQUIRED_SECRETS}
-        values.update(HTTP_PORT=str(self.http_port), IMAGE_TAG=IMAGE_TAG)
+        values.update(
+            HTTP_PORT=str(self.http_port), HTTPS_PORT=str(self.https_port), IMAGE_TAG=IMAGE_TAG
+        )
         self.env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
 
     def compose(self, *args: str, timeout: float = 600, check: bool = True):
+        if args and args[0] in ("up", "down"):
+            self._ca_file = None  # `down -v` then `up` makes a new local CA
         cmd = ["docker", "compose", "-p", self.project, "--env-file", str(self.env_file), *args]
         try:
             return run(cmd, env=self.env, timeout=timeout, check=check)
@@ -77,7 +93,25 @@ class Stack:
             raise CommandFailed(f"{failure}\n--- compose logs\n{logs.stdout[-6000:]}") from None
 
     def url(self, path: str) -> str:
+        """HTTPS through nginx (what clients use); plain HTTP only redirects: http_url."""
+        return f"https://127.0.0.1:{self.https_port}{path}"
+
+    def http_url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.http_port}{path}"
+
+    @property
+    def ca_file(self) -> Path:
+        """The local CA the `tls` job generated, copied out of it: what a client trusts."""
+        if self._ca_file is None:
+            target = self.workdir / f"ca-{secrets.token_hex(4)}.crt"
+            self.compose("cp", "tls:/tls/ca.crt", str(target))
+            self._ca_file = target
+        return self._ca_file
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        """One request over HTTPS on a new connection, verified against the stack's CA."""
+        kwargs.setdefault("timeout", 10)
+        return requests.request(method, self.url(path), verify=str(self.ca_file), **kwargs)
 
     def container_ids(self, service: str) -> list[str]:
         return self.compose("ps", "-q", service).stdout.split()
@@ -88,8 +122,7 @@ class Stack:
     def served_by(self, requests_count: int) -> set[str]:
         """Names in X-Served-By over several requests through nginx."""
         return {
-            requests.get(self.url("/healthz"), timeout=10).headers["X-Served-By"]
-            for _ in range(requests_count)
+            self.request("GET", "/healthz").headers["X-Served-By"] for _ in range(requests_count)
         }
 
     def wait_for_served_by(self, expected: set[str], within_s: float = 60) -> set[str]:

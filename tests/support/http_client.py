@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import ssl
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -36,13 +37,27 @@ def call(
     body: bytes | dict | None = None,  # type: ignore[type-arg]
     headers: dict[str, str] | None = None,
     timeout: float = 15.0,
+    source: str | None = None,
+    ca_file: str | None = None,
 ) -> Reply:
+    """One request on a new connection. `source`: the local address to send from (e.g.
+    127.0.0.2, any loopback address works); `ca_file`: the CA an https URL must chain to."""
     parts = urlsplit(base_url)
     send_headers = {"Connection": "close", **(headers or {})}
     if isinstance(body, dict):
         body = json.dumps(body).encode()
         send_headers.setdefault("Content-Type", "application/json")
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    bind = (source, 0) if source else None
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        context = ssl.create_default_context(cafile=ca_file)
+        connection = http.client.HTTPSConnection(
+            parts.hostname, parts.port, timeout=timeout, source_address=bind, context=context
+        )
+    else:
+        connection = http.client.HTTPConnection(
+            parts.hostname, parts.port, timeout=timeout, source_address=bind
+        )
     try:
         connection.request(method, path, body=body, headers=send_headers)
         response = connection.getresponse()

@@ -35,9 +35,20 @@ def unique(prefix: str) -> str:
 def running_stack(
     state_dir: Path, database_url: str, redis_url: str, **overrides: Any
 ) -> Iterator[State]:
-    """A local stack with the tests' defaults (3 instances of 2 workers on a free port, the test
-    app settings plus `app_env` overrides), stopped on the way out whatever happened."""
-    settings: dict[str, Any] = {"instances": 3, "port": 0, "workers": 2, **overrides}
+    """A local stack with the tests' defaults (3 instances of 2 workers on free ports, no read
+    limit, the test app settings plus `app_env` overrides), stopped on the way out whatever
+    happened."""
+    # nginx's read limit off: tests about something else read fast from one address (the limits
+    # have their own tests and stacks)
+    settings: dict[str, Any] = {
+        "instances": 3,
+        "port": 0,
+        "https_port": 0,
+        "workers": 2,
+        "read_rate": "off",
+        "tls_dir": state_dir / "tls",
+        **overrides,
+    }
     settings["app_env"] = {**TEST_APP_SETTINGS, **overrides.get("app_env", {})}
     config = StackConfig(
         state_dir=state_dir, database_url=database_url, redis_url=redis_url, **settings

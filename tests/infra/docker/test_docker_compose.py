@@ -29,7 +29,7 @@ def running_stack(built_stack: Stack) -> Iterator[Stack]:
 
 
 def _create_link(stack: Stack, url: str) -> str:
-    response = requests.post(stack.url("/api/links"), json={"url": url}, timeout=10)
+    response = stack.request("POST", "/api/links", json={"url": url})
     assert response.status_code == 201, response.text
     return response.json()["code"]
 
@@ -54,7 +54,7 @@ def test_compose_refuses_to_start_without_secrets(built_stack: Stack, tmp_path) 
 
 def test_link_through_nginx_reaches_both_replicas(running_stack: Stack) -> None:
     code = _create_link(running_stack, "https://example.com/docker-tier")
-    follow = requests.get(running_stack.url(f"/{code}"), allow_redirects=False, timeout=10)
+    follow = running_stack.request("GET", f"/{code}", allow_redirects=False)
     assert follow.status_code == 302
     assert follow.headers["Location"] == "https://example.com/docker-tier"
     replicas = short_ids(running_stack.container_ids("app"))
@@ -63,10 +63,74 @@ def test_link_through_nginx_reaches_both_replicas(running_stack: Stack) -> None:
 
 
 def test_static_files_are_served_by_nginx(running_stack: Stack) -> None:
-    response = requests.get(running_stack.url("/static/style.css"), timeout=10)
+    response = running_stack.request("GET", "/static/style.css")
     assert response.status_code == 200
     assert "X-Served-By" not in response.headers  # nginx answered, not an app replica
     assert response.text == (REPO / "app" / "static" / "style.css").read_text()
+
+
+def test_https_with_the_generated_ca_and_plain_http_redirects(running_stack: Stack) -> None:
+    reply = running_stack.request("GET", "/healthz")
+    assert reply.status_code == 200
+    assert reply.headers["Strict-Transport-Security"] == "max-age=63072000"
+    # control: the certificate is not trusted without the project's generated CA
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(running_stack.url("/healthz"), timeout=10)
+    plain = requests.get(running_stack.http_url("/abc?x=1"), allow_redirects=False, timeout=10)
+    assert plain.status_code == 301
+    assert plain.headers["Location"] == running_stack.url("/abc?x=1")
+    health = requests.get(running_stack.http_url("/nginx-health"), timeout=10)
+    assert health.status_code == 200  # the balancer's check stays on plain HTTP
+
+
+def test_metrics_and_readyz_are_closed_at_the_edge(running_stack: Stack) -> None:
+    # the default allow-list is nginx's own container: nobody outside it
+    for path in ("/metrics", "/readyz"):
+        reply = running_stack.request("GET", path)
+        assert reply.status_code == 403, path
+        assert reply.json()["error"]["code"] == "forbidden"
+        assert "X-Served-By" not in reply.headers  # refused before any replica
+
+
+def _proc_status(stack: Stack, service: str) -> dict[str, str]:
+    """/proc/1/status of the service's container, as its own PID 1 sees it."""
+    lines = stack.compose("exec", "-T", service, "cat", "/proc/1/status").stdout.splitlines()
+    return dict(line.split(":\t", 1) for line in lines if ":\t" in line)
+
+
+def test_backend_network_is_internal_and_data_services_are_locked_down(
+    running_stack: Stack,
+) -> None:
+    project = running_stack.project
+    networks = json.loads(
+        run(
+            ["docker", "network", "inspect", f"{project}_backend", f"{project}_frontend"],
+            env=running_stack.env,
+        ).stdout
+    )
+    internal = {network["Name"]: network["Internal"] for network in networks}
+    assert internal == {f"{project}_backend": True, f"{project}_frontend": False}
+    # no route out of the backend network
+    # 192.0.2.1 (TEST-NET-1) is never routed anywhere: without a default route the connect
+    # fails at once with "Network is unreachable" (with one it would time out instead)
+    probe = "exec 3<>/dev/tcp/192.0.2.1/80"
+    out = running_stack.compose("exec", "-T", "postgres", "bash", "-c", probe, check=False)
+    assert "Network is unreachable" in out.stderr, out.stderr
+    for service in ("postgres", "redis"):
+        info = running_stack.inspect(running_stack.container_ids(service)[0])
+        assert info["HostConfig"]["ReadonlyRootfs"] is True, service
+        assert not info["HostConfig"].get("CapAdd"), service
+        status = _proc_status(running_stack, service)
+        assert status["CapEff"] == "0000000000000000", service  # no capability at all
+        assert status["NoNewPrivs"] == "1", service
+    # the Redis password is in no command line and no environment variable of its container
+    password = dict(line.split("=", 1) for line in running_stack.env_file.read_text().splitlines())[
+        "REDIS_PASSWORD"
+    ]
+    redis = running_stack.inspect(running_stack.container_ids("redis")[0])
+    assert password not in json.dumps([redis["Config"], redis.get("Args")])
+    cmdline = running_stack.compose("exec", "-T", "redis", "cat", "/proc/1/cmdline").stdout
+    assert "redis-server" in cmdline and password not in cmdline
 
 
 def test_scale_to_three_is_seen_by_nginx(running_stack: Stack) -> None:
@@ -91,8 +155,8 @@ def test_rolling_restart_fails_no_request(running_stack: Stack) -> None:
         while not stop.is_set():
             sent = time.monotonic()
             try:
-                response = requests.get(
-                    running_stack.url(f"/{code}"), allow_redirects=False, timeout=15
+                response = running_stack.request(
+                    "GET", f"/{code}", allow_redirects=False, timeout=15
                 )
                 slowest = max(slowest, time.monotonic() - sent)
                 if response.status_code != 302:
@@ -147,7 +211,7 @@ def test_link_survives_down_and_up(running_stack: Stack) -> None:
     running_stack.compose("down", "-t", "20")
     assert running_stack.leftovers()["volumes"], "down without -v must keep the named volumes"
     running_stack.compose("up", "-d", "--wait")
-    response = requests.get(running_stack.url(f"/api/links/{code}"), timeout=10)
+    response = running_stack.request("GET", f"/api/links/{code}")
     assert response.status_code == 200
     assert response.json()["url"] == "https://example.com/persistent"
 
