@@ -36,11 +36,12 @@ class ConfigError(RuntimeError):
 
 def normalise_database_url(url: str) -> str:
     """The SQLAlchemy URL for a DATABASE_URL as platforms hand it out."""
-    # Heroku and many PaaS hand out postgres://; SQLAlchemy wants an explicit driver.
-    for prefix in ("postgres://", "postgresql://"):
+    # Heroku and many PaaS hand out postgres://; SQLAlchemy wants an explicit driver. A URL
+    # naming psycopg 3 (the driver of earlier releases) is moved to the installed psycopg2.
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    if not url.startswith(("postgresql+psycopg://", "sqlite://")):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    if not url.startswith(("postgresql+psycopg2://", "sqlite://")):
         raise ValueError("must start with postgresql://, postgres:// or sqlite://")
     return url
 

@@ -17,7 +17,7 @@ MAX_INSTANCES = 16
 BALANCING = ("least_conn", "round_robin")
 WORKER_CLASSES = ("sync", "gthread", "gevent")
 _RATE = re.compile(r"^([1-9][0-9]{0,6}r/[sm]|off)$")
-_DB_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+_DB_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://", "postgresql+psycopg2://")
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 

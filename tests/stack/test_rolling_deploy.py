@@ -19,11 +19,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from stack import core
 from stack.config import REPO_ROOT
+from tests.support import pg
 from tests.support.auth import ADMIN, ADMIN_TOKEN
 from tests.support.http_client import call
 from tests.support.load import Load, Outcome
@@ -145,7 +145,7 @@ def test_rolling_deploy_across_the_newest_migration_fails_nothing_and_keeps_ever
         assert "manage_token" in writes[-1].reply.json()
         acknowledged = [o.payload for o in writes]
         assert len(acknowledged) >= 30
-        with psycopg.connect(database) as connection:
+        with pg.connect(database) as connection:
             stored = connection.execute(
                 "SELECT count(*) FROM links WHERE code = ANY(%s)", (acknowledged,)
             ).fetchone()
