@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from tests.support.auth import ADMIN, bearer
+from tests.support.auth import bearer
 from tests.support.flask_client import create_link
 
 
@@ -35,18 +35,6 @@ def test_get_then_delete_with_the_manage_token(client: FlaskClient) -> None:
     assert response.data == b""
     assert client.get("/api/links/gone").status_code == 404
     assert client.delete("/api/links/gone", headers=owner).status_code == 404
-
-
-def test_list_is_paginated_newest_first(client: FlaskClient) -> None:
-    for index in range(5):
-        create_link(client, url=f"https://example.com/{index}", code=f"page{index}")
-    first = client.get("/api/links?per_page=2", headers=ADMIN).get_json()
-    assert [item["code"] for item in first["items"]] == ["page4", "page3"]
-    assert first["total"] == 5
-    assert first["next"] == "/api/links?page=2&per_page=2"
-    last = client.get("/api/links?page=3&per_page=2", headers=ADMIN).get_json()
-    assert [item["code"] for item in last["items"]] == ["page0"]
-    assert last["next"] is None
 
 
 def test_redirect_goes_to_the_target(client: FlaskClient) -> None:
