@@ -23,7 +23,8 @@ def _int(name: str, default: int, low: int, high: int) -> int:
 
 
 # The WSGI callable; one app object per worker, built after fork (no preload: see below).
-wsgi_app = "app.wsgi:app"
+# WSGI_APP names another one: bench/ serves its reference apps with these very settings.
+wsgi_app = os.environ.get("WSGI_APP") or "app.wsgi:app"
 
 # BIND wins; Heroku and similar platforms only give PORT.
 bind = os.environ.get("BIND") or f"0.0.0.0:{_int('PORT', 8000, 1, 65535)}"

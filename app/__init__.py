@@ -75,9 +75,5 @@ def register_blueprints(app: Flask, settings: Settings) -> None:
     csrf.exempt(api.bp)  # JSON-only API: browsers cannot send it cross-site without CORS
     app.register_blueprint(ops.bp)
     app.register_blueprint(api.bp)
-    if settings.BENCH_ENDPOINTS:
-        from app import bench
-
-        app.register_blueprint(bench.bp)
     app.register_blueprint(web.bp)  # last: its /<code> route must not shadow the others
     app.add_template_global(short_url)

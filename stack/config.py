@@ -38,7 +38,7 @@ class StackConfig:
     workers: int | None = None  # WEB_CONCURRENCY per instance; None: gunicorn.conf.py decides
     worker_class: str | None = None  # WORKER_CLASS; None: gunicorn.conf.py decides
     access_log: bool = True
-    # Extra environment for every app instance (e.g. BENCH_ENDPOINTS, APP_ENV, LOG_LEVEL).
+    # Extra environment for every app instance (e.g. APP_ENV, LOG_LEVEL, WSGI_APP).
     app_env: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 

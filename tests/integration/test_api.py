@@ -90,15 +90,3 @@ def test_health_readiness_and_metrics(client: FlaskClient) -> None:
     assert 'http_requests_total{endpoint="/<code>",method="GET",status="302"}' in metrics
     assert 'link_cache_lookups_total{level="local",result="hit"}' in metrics
     assert "db_pool_connections_in_use" in metrics
-
-
-def test_bench_reference_endpoint_only_when_enabled(make_app, redis_url: str) -> None:  # type: ignore[no-untyped-def]
-    import redis as redis_lib
-
-    assert make_app().test_client().get("/bench/flask-redis").status_code == 404
-    client = make_app(BENCH_ENDPOINTS=True).test_client()
-    first = client.get("/bench/flask-redis").get_data(as_text=True)
-    second = client.get("/bench/flask-redis").get_data(as_text=True)
-    assert first.startswith("Hello World! I have been seen ")
-    assert int(second.split()[-2]) == int(first.split()[-2]) + 1
-    redis_lib.Redis.from_url(redis_url).delete("bench:hits")
