@@ -161,6 +161,13 @@ class LinkService:
             self.clicks.record(code)
         return url
 
+    def follow_from_memory(self, code: str) -> str | None:
+        """Like follow, but only when the per-process table may answer; None otherwise."""
+        url = self.cache.peek(code)
+        if url is not None:
+            self.clicks.record(code)
+        return url
+
     def _target_from_db(self, code: str) -> str | None:
         return self.db.read_one(TARGET_OF_CODE, code=code)
 
