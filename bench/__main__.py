@@ -147,6 +147,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--instances", type=int, default=2, help="instances per stack (2)")
     parser.add_argument("--workers", type=int, help="gunicorn workers per instance")
     parser.add_argument("--worker-class", choices=WORKER_CLASSES)
+    parser.add_argument("--worker-threads", type=int, help="threads per gthread worker (THREADS)")
     parser.add_argument("--balancing", choices=BALANCING, default="least_conn")
     parser.add_argument("--duration", type=int, default=5, help="seconds per load (default 5)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
@@ -178,6 +179,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("rounds must be 1..9")
     if not 1 <= args.threads <= min(args.connections, args.growth_connections):
         parser.error("threads must be between 1 and the number of connections")
+    if args.worker_threads is not None and not 1 <= args.worker_threads <= 64:
+        parser.error("worker threads must be 1..64")
     if args.links and not SMALL < args.links <= 50_000_000:
         parser.error(f"links must be 0 (no growth table) or {SMALL + 1:,}..50,000,000")
     args.wanted = wanted
@@ -465,6 +468,8 @@ def _stack(
 ) -> Iterator[State]:
     state_dir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
     env = dict(app_env)
+    if args.worker_threads is not None:
+        env["THREADS"] = str(args.worker_threads)
     if STACKS[kind]:
         env["WSGI_APP"] = STACKS[kind]
     config = StackConfig(
@@ -525,6 +530,7 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"stacks: {', '.join(f'{k} {u}' for k, u in run_.urls.items())}; "
                 f"{args.instances} instances each, workers={args.workers or 'default'}, "
+                f"threads={args.worker_threads or 'default'}, "
                 f"class={args.worker_class or 'default'}, {args.balancing}; "
                 f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, "
                 f"{args.rounds} rounds",
