@@ -12,6 +12,7 @@ from app.cache import make_cache
 from app.config import DEV_SECRET_KEY, MAX_BODY_BYTES, AppEnv, Settings, load_settings
 from app.db import Database
 from app.errors import register_error_handlers
+from app.fast_redirect import CachedRedirects
 from app.hosts import HostNames, register_host_check, short_url
 from app.links import LinkService
 from app.logs import configure_logging
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_blueprints(app, settings)
     register_rate_limits(app, settings)  # wraps view functions: after the blueprints
     register_error_handlers(app)
+    wrap_wsgi(app, settings)
     return app
 
 
@@ -57,9 +59,17 @@ def configure_app(app: Flask, settings: Settings) -> None:
         # Links may not point here: the configured names (the request's own host is added).
         OWN_HOSTS=HostNames(settings.trusted_hosts),
     )
+
+
+def wrap_wsgi(app: Flask, settings: Settings) -> None:
+    """The WSGI layers in front of Flask, outermost first: ProxyFix, then cached redirects."""
+    trusted = HostNames(settings.trusted_hosts) or None
+    inner = CachedRedirects(
+        app, app.wsgi_app, app.extensions["links"], settings.APP_INSTANCE, trusted
+    )
     # One proxy (nginx) sits in front in every deployed topology: trust its X-Forwarded-* once,
     # so short URLs use the public scheme, host and port (X-Forwarded-Host carries the port).
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    app.wsgi_app = ProxyFix(inner, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
 
 def register_extensions(app: Flask, settings: Settings) -> None:
@@ -77,9 +87,5 @@ def register_blueprints(app: Flask, settings: Settings) -> None:
     csrf.exempt(api.bp)  # JSON-only API: browsers cannot send it cross-site without CORS
     app.register_blueprint(ops.bp)
     app.register_blueprint(api.bp)
-    if settings.BENCH_ENDPOINTS:
-        from app import bench
-
-        app.register_blueprint(bench.bp)
     app.register_blueprint(web.bp)  # last: its /<code> route must not shadow the others
     app.add_template_global(short_url)

@@ -36,11 +36,12 @@ class ConfigError(RuntimeError):
 
 def normalise_database_url(url: str) -> str:
     """The SQLAlchemy URL for a DATABASE_URL as platforms hand it out."""
-    # Heroku and many PaaS hand out postgres://; SQLAlchemy wants an explicit driver.
-    for prefix in ("postgres://", "postgresql://"):
+    # Heroku and many PaaS hand out postgres://; SQLAlchemy wants an explicit driver. A URL
+    # naming psycopg 3 (the driver of earlier releases) is moved to the installed psycopg2.
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    if not url.startswith(("postgresql+psycopg://", "sqlite://")):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    if not url.startswith(("postgresql+psycopg2://", "sqlite://")):
         raise ValueError("must start with postgresql://, postgres:// or sqlite://")
     return url
 
@@ -83,7 +84,6 @@ class Settings(DatabaseSettings):
     CACHE_TTL_SECONDS: int = Field(default=3600, ge=1, le=30 * 24 * 3600)
     CLICK_FLUSH_SECONDS: float = Field(default=1.0, gt=0, le=60)
     DB_POOL_SIZE: int = Field(default=5, ge=1, le=100)
-    BENCH_ENDPOINTS: bool = False
     # The app's own rate limits per client address (Flask-Limiter; nginx has its own too), in
     # Flask-Limiter's notation: "20/minute;200/day". RATELIMIT_ENABLED=false turns them off
     # (load tests). The count lives in REDIS_URL's Redis unless RATELIMIT_STORAGE_URI says

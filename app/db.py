@@ -36,9 +36,9 @@ class Database:
     def read_one(self, statement: Executable, **params: Any) -> Any:
         """First column of the first row of a read-only statement: the redirect's lookup.
 
-        Runs outside any transaction (AUTOCOMMIT: no BEGIN/ROLLBACK round trips, and psycopg
-        keeps its prepared statements), and once more on a fresh connection if the pooled one
-        turned out to be dead (the database restarted): reads are safe to repeat.
+        Runs outside any transaction (AUTOCOMMIT: no BEGIN/ROLLBACK round trips), and once more
+        on a fresh connection if the pooled one turned out to be dead (the database restarted):
+        reads are safe to repeat.
         """
         for attempt in (1, 2):
             try:

@@ -10,12 +10,13 @@ import argparse
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Connection, create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from app.config import (
@@ -30,6 +31,7 @@ from app.config import (
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Any constant works; it only has to be the same for every instance of this app.
 ADVISORY_LOCK_ID = 0x666C61736B6D74  # "flaskmt"
+LOCK_POLL_SECONDS = 0.2  # how often a waiting starter tries the lock again
 
 # Exit codes of `python -m app.migrate` and `run.py` (2 is argparse's usage error).
 EXIT_CONFIG = 3  # the environment is invalid: the message names the variable
@@ -46,6 +48,20 @@ class DatabaseUnreachableError(RuntimeError):
 def describe(database_url: str) -> str:
     """The database a URL names, without its password: what a person checks it against."""
     return make_url(normalise_database_url(database_url)).render_as_string(hide_password=True)
+
+
+def _take_lock(connection: Connection) -> None:
+    """Take the advisory lock, waiting for it outside any transaction.
+
+    A starter blocked inside pg_advisory_lock holds a snapshot while it waits, and a migration
+    that builds an index CONCURRENTLY waits for every older snapshot to end: the migrating starter
+    and the waiting ones would deadlock. Polling with pg_try_advisory_lock holds none between tries.
+    """
+    take = text("SELECT pg_try_advisory_lock(:id)")
+    while not connection.execute(take, {"id": ADVISORY_LOCK_ID}).scalar():
+        connection.commit()
+        time.sleep(LOCK_POLL_SECONDS)
+    connection.commit()
 
 
 def upgrade(database_url: str) -> None:
@@ -69,8 +85,7 @@ def upgrade(database_url: str) -> None:
         with connection:
             locking = connection.dialect.name == "postgresql"
             if locking:
-                connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": ADVISORY_LOCK_ID})
-                connection.commit()
+                _take_lock(connection)
             try:
                 config = Config()
                 config.set_main_option("script_location", str(MIGRATIONS_DIR))

@@ -53,7 +53,11 @@ class Link(Base):
     # existed: only the admin may delete those.
     token_hash: Mapped[str | None] = mapped_column(String(64), default=None)
 
-    __table_args__ = (Index("ix_links_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_links_created_at", "created_at"),
+        # Keyset pagination, newest first (LinkService.recent): one range scan per page.
+        Index("ix_links_created_at_id", "created_at", "id"),
+    )
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -11,7 +11,7 @@ from flask import Flask, Response, g, request
 from app import metrics
 
 # An incoming id is kept only if it is safe to echo into headers and logs.
-_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # same rule as nginx (http.conf)
+VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # same rule as nginx (http.conf)
 # Metric labels must stay a bounded set whatever clients send: any other method name (HTTP
 # allows any token) is counted as OTHER instead of making a new time series.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -22,7 +22,7 @@ def register_request_hooks(app: Flask, instance: str) -> None:
     def start_request() -> None:
         g.started = time.perf_counter()
         incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        g.request_id = incoming if VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
 
     @app.after_request
     def finish_request(response: Response) -> Response:

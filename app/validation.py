@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import (
@@ -14,6 +17,7 @@ from pydantic import (
     StrictStr,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from app.models import CODE_MAX_LENGTH
@@ -81,10 +85,57 @@ class NewLink(BaseModel):
         return check_url(url, (info.context or {}).get("is_own_host"))
 
 
+# The `page` alias reaches this deep at most: OFFSET reads every row it skips, so deeper pages
+# are reached by following `next` (a cursor), whose cost does not grow with the depth.
+MAX_PAGE_ALIAS = 10
+_CURSOR_SEPARATOR = "~"
+
+
+def encode_cursor(created_at: datetime, link_id: int) -> str:
+    """An opaque position in the list (base64url of the last item's created_at and id)."""
+    raw = f"{created_at.isoformat()}{_CURSOR_SEPARATOR}{link_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The position a cursor from encode_cursor names; ValueError for anything else."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        raw = base64.b64decode(padded, altchars=b"-_", validate=True)
+        stamp, _, link_id = raw.decode("ascii").partition(_CURSOR_SEPARATOR)
+        if not link_id.isdigit():
+            raise ValueError
+        return datetime.fromisoformat(stamp), int(link_id)
+    except (ValueError, binascii.Error):
+        raise ValueError("is not a cursor this API handed out (use the `next` link)") from None
+
+
 class Page(BaseModel):
-    """Query string of GET /api/links."""
+    """Query string of GET /api/links: a `cursor` from a `next` link, or the `page` alias."""
 
     model_config = ConfigDict(extra="forbid")
 
-    page: int = Field(default=1, ge=1, le=1_000_000)
     per_page: int = Field(default=20, ge=1, le=100)
+    cursor: Annotated[StrictStr, Field(max_length=200)] | None = None
+    page: int | None = Field(default=None, ge=1, le=MAX_PAGE_ALIAS)
+
+    @field_validator("cursor")
+    @classmethod
+    def _known_cursor(cls, cursor: str | None) -> str | None:
+        if cursor is not None:
+            decode_cursor(cursor)
+        return cursor
+
+    @model_validator(mode="after")
+    def _one_way_to_say_where(self) -> Page:
+        if self.cursor is not None and self.page is not None:
+            raise ValueError("give either cursor or page, not both")
+        return self
+
+    @property
+    def after(self) -> tuple[datetime, int] | None:
+        return decode_cursor(self.cursor) if self.cursor is not None else None
+
+    @property
+    def skip(self) -> int:
+        return (self.page - 1) * self.per_page if self.page else 0

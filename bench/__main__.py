@@ -1,8 +1,14 @@
-"""`python -m bench`: start a stack, load it with wrk from a second process, print the table.
+"""`python -m bench`: start the app and its references, load them with wrk, print the tables.
 
-Every path is measured in the same run as its references (nginx alone, a zero-work Flask
-endpoint behind the same nginx + gunicorn), because ratios travel between machines and absolute
-figures do not. Uses its own database (created and dropped) and Redis db 13.
+Every figure is measured in the same run as its references, because ratios travel between
+machines and absolute figures do not. The references live outside the app (bench/references/)
+and are served exactly like it: the same gunicorn.conf.py (through WSGI_APP) behind the same
+nginx policy, each as a local stack of its own. Rounds interleave the paths, so a neighbour's
+load on a shared machine hits all of them alike; each table keeps the median round.
+
+With --links N (default 2,000,000; 0 skips it) a growth table compares every read at 10,000
+links and at N links, preloaded by SQL (generate_series). Uses its own database (created and
+dropped) and Redis db 13.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import shutil
 import subprocess
 import sys
@@ -19,32 +26,98 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
+import psycopg2
 import redis
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 
+from app.validation import encode_cursor
+from app.web.my_links import KEEP as MY_LINKS_KEPT
+from app.web.my_links import KEY as MY_LINKS_KEY
 from bench import wrk
+from bench.references.naive import LINK_KEY as NAIVE_LINK_KEY
 from stack import core, procs
 from stack.config import BALANCING, WORKER_CLASSES, StackConfig, StackError
+from stack.state import State
 
 BENCH_REDIS_DB = 13
-PRELOADED = 100_000  # distinct codes per round for the uncached walk: more than a run requests
+SMALL = 10_000  # the growth table's first size
+DEFAULT_LINKS = 2_000_000
+# Distinct codes the uncached walk may use per second of load (more than it can request).
+CODES_PER_SECOND = 6_000
+HOT_TARGET = "https://example.com/"
 # nginx's per-client limits (10 r/s writes, 50 r/s reads) would turn every run into a 429
 # benchmark. These are the documented knobs (STACK_WRITE_RATE / STACK_READ_RATE), "off" here.
 BENCH_WRITE_RATE = "off"
 BENCH_READ_RATE = "off"
 
-PATHS = {
-    "nginx": ("(1) nginx alone", "/nginx-health", None),
-    "zero": ("(2) zero-work Flask /healthz", "/healthz", None),
-    "cached": ("(3) cached redirect", "/hot", None),
-    "uncached": ("(4) uncached redirect", "/", "uncached.lua"),
-    "create": ("(5) create link (POST)", "/api/links", "create.lua"),
-    "redis": ("(6) flask-redis reference", "/bench/flask-redis", None),
+# The stacks: the app, and the references served by the very same settings.
+STACKS = {
+    "app": None,
+    "bare": "bench.references.bare_flask:app",
+    "naive": "bench.references.naive:app",
 }
+
+
+@dataclass(frozen=True)
+class Load:
+    label: str
+    stack: str
+    path: str
+    script: str | None = None
+    connections: int | None = None  # None: --connections
+
+
+LOADS = {
+    "nginx": Load("nginx alone", "app", "/nginx-health"),
+    "bare": Load("bare Flask, constant 302 (reference)", "bare", "/hot"),
+    "naive": Load("naive shortener, GET+INCR per redirect (reference)", "naive", "/hot"),
+    "cached": Load("cached redirect", "app", "/hot"),
+    "uncached": Load("uncached redirect", "app", "/", "uncached.lua"),
+    "create": Load("create link (POST)", "app", "/api/links", "create.lua"),
+    "cached8": Load("cached redirect, 8 connections", "app", "/hot", connections=8),
+    "bare8": Load("bare Flask, 8 connections (reference)", "bare", "/hot", connections=8),
+}
+# (numerator, denominator, target): throughput ratios measured in the same run.
+RATIOS = (
+    ("cached", "bare", 0.9),
+    ("cached", "naive", 1.3),
+    ("uncached", "cached", 0.5),
+    ("create", "cached", 0.3),
+)
+P99_TARGET_MS = 10.0
+GROWTH_TARGET = 1.5
+GROWTH_READS = ("home", "list", "deep", "stats", "api_get", "uncached")
+GROWTH_LABELS = {
+    "home": f"home page ({MY_LINKS_KEPT} links of this browser)",
+    "list": "list API, page 1",
+    "deep": "list API, deep page (cursor at the middle)",
+    "stats": "stats page",
+    "api_get": "API get",
+    "uncached": "uncached redirect",
+}
+
+
+@dataclass
+class Run:
+    """What the loads need to know about the running stacks."""
+
+    urls: dict[str, str]
+    groups: dict[str, set[int]]
+    binary: str
+    database_url: str
+    secret_key: str
+    admin_token: str
+    next_code: int = 1  # first preloaded code the uncached walk has not used yet
+    preloaded: int = 0
+    results: dict[str, list[wrk.Result]] = field(default_factory=dict)
 
 
 def _with_path(url: str, path: str) -> str:
@@ -81,7 +154,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
             "`make stack`). Results and how to read them: docs/benchmarks.md."
         ),
     )
-    parser.add_argument("--instances", type=int, default=2, help="app instances (default 2)")
+    parser.add_argument("--instances", type=int, default=2, help="instances per stack (default 2)")
     parser.add_argument(
         "--workers", type=int, help="gunicorn workers per instance (default: gunicorn.conf.py's)"
     )
@@ -91,60 +164,110 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="gunicorn worker class (default: gunicorn.conf.py's, gthread)",
     )
     parser.add_argument(
+        "--worker-threads",
+        type=int,
+        help="threads per gthread worker, THREADS (default: gunicorn.conf.py's)",
+    )
+    parser.add_argument(
         "--balancing",
         choices=BALANCING,
         default="least_conn",
         help="nginx upstream balancing (default least_conn)",
     )
-    parser.add_argument("--duration", type=int, default=10, help="seconds per path (default 10)")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per load (default 5)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
     parser.add_argument(
         "--paths",
-        default=",".join(PATHS),
-        help=f"comma-separated subset of {','.join(PATHS)} (default: all)",
+        default=",".join(LOADS),
+        help=f"comma-separated subset of {','.join(LOADS)} (default: all)",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument(
+        "--links",
+        type=int,
+        default=DEFAULT_LINKS,
+        help=f"links for the growth table, compared with {SMALL:,} (default "
+        f"{DEFAULT_LINKS:,}; 0: no growth table)",
     )
     parser.add_argument(
-        "--rounds", type=int, default=1, help="interleaved rounds, median kept (default 1)"
+        "--growth-connections",
+        type=int,
+        default=4,
+        help="wrk connections for the growth loads (default 4)",
     )
-    parser.add_argument("--no-p99-8", action="store_true", help="skip the 8-connection p99 run")
     args = parser.parse_args(argv)
     wanted = [p.strip() for p in args.paths.split(",") if p.strip()]
-    unknown = sorted(set(wanted) - set(PATHS))
+    unknown = sorted(set(wanted) - set(LOADS))
     if unknown:
-        parser.error(f"unknown paths {unknown}; choose from {', '.join(PATHS)}")
+        parser.error(f"unknown paths {unknown}; choose from {', '.join(LOADS)}")
     if not 1 <= args.duration <= 600 or not 1 <= args.connections <= 10_000:
         parser.error("duration must be 1..600 s and connections 1..10000")
     if not 1 <= args.rounds <= 9:
         parser.error("rounds must be 1..9")
-    if not 1 <= args.threads <= args.connections:
+    if not 1 <= args.threads <= min(args.connections, args.growth_connections):
         parser.error("threads must be between 1 and the number of connections")
+    if args.worker_threads is not None and not 1 <= args.worker_threads <= 64:
+        parser.error("worker threads must be 1..64")
+    if args.links and not SMALL < args.links <= 50_000_000:
+        parser.error(f"links must be 0 (no growth table) or {SMALL + 1:,}..50,000,000")
     args.wanted = wanted
     return args
 
 
-def _prepare(database_url: str, base_url: str, preload: int) -> None:
-    with psycopg.connect(database_url, autocommit=True) as connection:
-        connection.execute(
-            "INSERT INTO links (code, url, clicks, created_at) "
-            "SELECT 'u' || lpad(g::text, 6, '0'), 'https://example.com/page/' || g, 0, now() "
-            "FROM generate_series(1, %s) AS g",
-            (preload,),
-        )
-        connection.execute("ANALYZE links")
-    created = _request(
-        f"{base_url}/api/links", json.dumps({"url": "https://example.com/", "code": "hot"})
-    )
-    if created != 201:
-        raise StackError(f"could not create the hot link: HTTP {created}")
-    for _ in range(50):  # fill both cache levels on every instance and worker
-        _request(f"{base_url}/hot")
+def _preload(run: Run, upto: int) -> None:
+    """Links u0000001.. up to `upto`, inserted by SQL; created_at rises with the number."""
+    if upto <= run.preloaded:
+        return
+    connection = psycopg2.connect(run.database_url)
+    try:
+        connection.autocommit = True  # VACUUM cannot run in a transaction
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO links (code, url, clicks, created_at) "
+                "SELECT 'u' || lpad(g::text, 7, '0'), 'https://example.com/page/' || g, 0, "
+                "now() - interval '1 day' + g * interval '1 millisecond' "
+                "FROM generate_series(%s, %s) AS g",
+                (run.preloaded + 1, upto),
+            )
+            # What autovacuum would do soon after such a load: fresh statistics and a visibility
+            # map, so the plans are the ones a settled table of this size gets.
+            cursor.execute("VACUUM ANALYZE links")
+    finally:
+        connection.close()
+    run.preloaded = upto
 
 
-def _request(url: str, json_body: str | None = None) -> int:
+def _middle_cursor(run: Run) -> str:
+    """The `next` cursor of the page that ends half way down the list."""
+    connection = psycopg2.connect(run.database_url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT created_at, id FROM links ORDER BY created_at DESC, id DESC "
+                "OFFSET %s LIMIT 1",
+                (run.preloaded // 2,),
+            )
+            created_at, link_id = cursor.fetchone()
+    finally:
+        connection.close()
+    return encode_cursor(created_at, link_id)
+
+
+def _session_cookie(secret_key: str, codes: list[str]) -> str:
+    """The Cookie header of a browser that made these links (signed as the app signs it)."""
+    signer = Flask(__name__)
+    signer.secret_key = secret_key
+    serializer = SecureCookieSessionInterface().get_signing_serializer(signer)
+    assert serializer is not None
+    return f"Cookie: session={serializer.dumps({MY_LINKS_KEY: codes})}"
+
+
+def _request(url: str, json_body: str | None = None, headers: dict[str, str] | None = None) -> int:
     """One request on a fresh connection, redirects not followed; its HTTP status."""
     data = json_body.encode() if json_body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    request = urllib.request.Request(url, data=data, headers=all_headers)
     opener = urllib.request.build_opener(_NoRedirect)
     try:
         with opener.open(request, timeout=15) as response:
@@ -158,32 +281,243 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _measure(app_groups: set[int], binary: str, url: str, **options: Any) -> wrk.Result:
-    """One wrk run, plus the app instances' CPU time per request during it."""
-    cpu_before = procs.group_cpu_seconds(app_groups)
-    result = wrk.run(binary, url, **options)
-    cpu = procs.group_cpu_seconds(app_groups) - cpu_before
+def _prepare_hot(run: Run, redis_url: str) -> None:
+    """The `hot` link in the app (and in the naive reference), in every cache level."""
+    created = _request(
+        f"{run.urls['app']}/api/links", json.dumps({"url": HOT_TARGET, "code": "hot"})
+    )
+    if created != 201:
+        raise StackError(f"could not create the hot link: HTTP {created}")
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.set(NAIVE_LINK_KEY + "hot", HOT_TARGET)
+    finally:
+        client.close()
+    for name in run.urls:
+        for _ in range(50):  # every instance and worker: both cache levels filled
+            status = _request(f"{run.urls[name]}/hot")
+            if status != 302:
+                raise StackError(f"{name}: GET /hot answered {status}, not 302")
+
+
+def _load(run: Run, key: str, args: argparse.Namespace, **options: Any) -> wrk.Result:
+    """One wrk run, plus the stack's app processes' CPU time per request during it."""
+    load = LOADS[key]
+    groups = run.groups[load.stack]
+    cpu_before = procs.group_cpu_seconds(groups)
+    result = wrk.run(
+        run.binary,
+        run.urls[load.stack] + load.path,
+        duration=args.duration,
+        connections=load.connections or args.connections,
+        threads=args.threads,
+        script=load.script,
+        **options,
+    )
+    cpu = procs.group_cpu_seconds(groups) - cpu_before
     result.app_cpu_us = cpu * 1e6 / max(result.requests, 1)
     return result
 
 
+def _walk(run: Run, duration: int, threads: int, share: int = 1) -> tuple[str, ...]:
+    """uncached.lua's arguments: a slice of codes no earlier load has requested.
+
+    `share`: the walks still to come from what is preloaded now (at the growth table's small
+    size there are fewer codes than a walk may use; each gets its share).
+    """
+    start = run.next_code - 1
+    size = min(duration * CODES_PER_SECOND, (run.preloaded - start) // share)
+    run.next_code += size
+    if run.next_code - 1 > run.preloaded:
+        raise StackError("the uncached walk ran out of preloaded codes")
+    return (str(size), str(threads), str(start))
+
+
+def _main_rounds(run: Run, args: argparse.Namespace) -> dict[str, wrk.Result]:
+    rounds: dict[str, list[wrk.Result]] = {key: [] for key in args.wanted}
+    for round_number in range(args.rounds):
+        for key in args.wanted:
+            load = LOADS[key]
+            script_args: tuple[str, ...] = ()
+            if key == "uncached":  # its own slice of codes per round: every request misses
+                script_args = _walk(run, args.duration, args.threads)
+            elif round_number == 0:  # warm-up (not for uncached: it would use up codes)
+                wrk.run(
+                    run.binary,
+                    run.urls[load.stack] + load.path,
+                    duration=2,
+                    connections=load.connections or args.connections,
+                    threads=args.threads,
+                    script=load.script,
+                )
+            result = _load(run, key, args, script_args=script_args)
+            rounds[key].append(result)
+            print(f"round {round_number + 1} " + _row(load.label, result), flush=True)
+            time.sleep(1)  # let clicks flush and sockets settle between runs
+    return {key: _median(measured) for key, measured in rounds.items()}
+
+
+def _median(measured: list[wrk.Result]) -> wrk.Result:
+    return sorted(measured, key=lambda r: r.requests_per_second)[len(measured) // 2]
+
+
+def _growth_loads(run: Run) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """(path, wrk headers) of each read the growth table compares."""
+    admin = (f"Authorization: Bearer {run.admin_token}",)
+    mine = [f"u{n:07d}" for n in range(1, MY_LINKS_KEPT + 1)]
+    return {
+        "home": ("/", (_session_cookie(run.secret_key, mine),)),
+        "list": ("/api/links?per_page=20", admin),
+        "deep": (f"/api/links?per_page=20&cursor={_middle_cursor(run)}", admin),
+        "stats": ("/links/hot", ()),
+        "api_get": ("/api/links/hot", ()),
+        "uncached": ("/", ()),
+    }
+
+
+def _growth_point(run: Run, args: argparse.Namespace) -> dict[str, wrk.Result]:
+    """Every read at the current table size, each the median of --rounds interleaved runs."""
+    loads = _growth_loads(run)
+    measured: dict[str, list[wrk.Result]] = {key: [] for key in GROWTH_READS}
+    for round_number in range(args.rounds):
+        for key in GROWTH_READS:
+            path, headers = loads[key]
+            script, script_args = None, ()
+            if key == "uncached":
+                script = "uncached.lua"
+                script_args = _walk(
+                    run, args.duration, args.threads, share=args.rounds - round_number
+                )
+            result = wrk.run(
+                run.binary,
+                run.urls["app"] + path,
+                duration=args.duration,
+                connections=args.growth_connections,
+                threads=args.threads,
+                script=script,
+                script_args=script_args,
+                headers=headers,
+            )
+            measured[key].append(result)
+            print(f"growth at {run.preloaded:,} " + _row(GROWTH_LABELS[key], result), flush=True)
+    return {key: _median(results) for key, results in measured.items()}
+
+
 def _row(label: str, result: wrk.Result) -> str:
     errors = f" {result.error_detail}" if result.errors else ""
+    cpu = f"{result.app_cpu_us:,.0f}" if result.app_cpu_us else "n/a"
     return (
         f"| {label} | {result.requests_per_second:,.0f} | {result.p50_ms:.2f} | "
-        f"{result.p99_ms:.2f} | {result.app_cpu_us:,.0f} |{errors}"
+        f"{result.p99_ms:.2f} | {cpu} |{errors}"
     )
 
 
-def _ratio(results: dict[str, wrk.Result], a: str, b: str, target: str) -> str:
-    """Throughput ratio, and the same ratio computed from app CPU per request."""
-    name = f"{PATHS[a][0][:3]}/{PATHS[b][0][:3]}"
-    if a not in results or b not in results:
-        return f"| {name} | n/a | n/a | {target} |"
-    rps = results[a].requests_per_second / results[b].requests_per_second
-    cpu_a, cpu_b = results[a].app_cpu_us, results[b].app_cpu_us
-    by_cpu = f"{cpu_b / cpu_a:.2f}" if cpu_a and cpu_b else "n/a"
-    return f"| {name} | {rps:.2f} | {by_cpu} | {target} |"
+def _verdict(met: bool) -> str:
+    return "met" if met else "**missed**"
+
+
+def _print_tables(
+    args: argparse.Namespace,
+    results: dict[str, wrk.Result],
+    growth: tuple[dict[str, wrk.Result], dict[str, wrk.Result]] | None,
+) -> None:
+    print()
+    print(f"machine after: {_machine()}")
+    print()
+    print("| path | req/s | p50 ms | p99 ms | app CPU µs/req |")
+    print("|---|---:|---:|---:|---:|")
+    for key in args.wanted:
+        print(_row(LOADS[key].label, results[key]))
+    print()
+    print("| ratio (same run) | by req/s | by app CPU/req | target | |")
+    print("|---|---:|---:|---|---|")
+    for top, bottom, target in RATIOS:
+        if top not in results or bottom not in results:
+            continue
+        rps = results[top].requests_per_second / results[bottom].requests_per_second
+        cpu_top, cpu_bottom = results[top].app_cpu_us, results[bottom].app_cpu_us
+        by_cpu = f"{cpu_bottom / cpu_top:.2f}" if cpu_top and cpu_bottom else "n/a"
+        print(
+            f"| {top} / {bottom} | {rps:.2f} | {by_cpu} | >= {target} | {_verdict(rps >= target)} |"
+        )
+    if "cached8" in results:
+        p99 = results["cached8"].p99_ms
+        reference = f" (bare Flask: {results['bare8'].p99_ms:.2f} ms)" if "bare8" in results else ""
+        print(
+            f"| p99 of the cached redirect at 8 connections{reference} | {p99:.2f} ms | | "
+            f"<= {P99_TARGET_MS:.0f} ms | {_verdict(p99 <= P99_TARGET_MS)} |"
+        )
+    if growth is None:
+        return
+    small, large = growth
+    size = f"{args.links:,}"
+    print()
+    print(
+        f"| read (wrk -c{args.growth_connections}) | p50 ms at {SMALL:,} | req/s at {SMALL:,} | "
+        f"p50 ms at {size} | req/s at {size} | cost x | target | |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---|---|")
+    for key in GROWTH_READS:
+        # Cost per request at a fixed number of connections: the inverse of throughput.
+        growth_x = small[key].requests_per_second / large[key].requests_per_second
+        print(
+            f"| {GROWTH_LABELS[key]} | {small[key].p50_ms:.2f} | "
+            f"{small[key].requests_per_second:,.0f} | {large[key].p50_ms:.2f} | "
+            f"{large[key].requests_per_second:,.0f} | {growth_x:.2f} | <= {GROWTH_TARGET} | "
+            f"{_verdict(growth_x <= GROWTH_TARGET)} |"
+        )
+
+
+@contextmanager
+def _database(admin_url: str) -> Iterator[str]:
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(admin_url)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.close()
+    try:
+        yield _with_path(admin_url, f"/{name}")
+    finally:
+        admin = psycopg2.connect(admin_url)
+        admin.autocommit = True
+        try:
+            with admin.cursor() as cursor:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            admin.close()
+
+
+@contextmanager
+def _stack(
+    kind: str, args: argparse.Namespace, database_url: str, redis_url: str, app_env: dict
+) -> Iterator[State]:
+    state_dir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
+    env = dict(app_env)
+    if args.worker_threads is not None:
+        env["THREADS"] = str(args.worker_threads)
+    if STACKS[kind]:
+        env["WSGI_APP"] = STACKS[kind]
+    config = StackConfig(
+        instances=args.instances,
+        port=0,
+        state_dir=state_dir,
+        database_url=database_url,
+        redis_url=redis_url,
+        balancing=args.balancing,
+        write_rate=BENCH_WRITE_RATE,
+        read_rate=BENCH_READ_RATE,
+        workers=args.workers,
+        worker_class=args.worker_class,
+        app_env=env,
+    ).validate()
+    try:
+        yield core.up(config)
+    finally:
+        core.down(state_dir)
+        shutil.rmtree(state_dir, ignore_errors=True)  # logs of a throwaway stack
 
 
 def run(args: argparse.Namespace) -> int:
@@ -192,108 +526,63 @@ def run(args: argparse.Namespace) -> int:
     redis_url = _with_path(
         os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379", f"/{BENCH_REDIS_DB}"
     )
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    database_url = _with_path(admin_url, f"/{name}")
+    secret_key, admin_token = secrets.token_hex(32), secrets.token_urlsafe(32)
+    # The app's own write limits would cap the create path: off, as for any load test.
+    app_env = {"RATELIMIT_ENABLED": "false", "SECRET_KEY": secret_key, "ADMIN_TOKEN": admin_token}
     cache = redis.Redis.from_url(redis_url)
     cache.flushdb()
-    state_dir = Path(tempfile.mkdtemp(prefix="bench-stack-"))
-    results: dict[str, wrk.Result] = {}
+    growth = None
     try:
-        config = StackConfig(
-            instances=args.instances,
-            port=0,
-            state_dir=state_dir,
-            database_url=database_url,
-            redis_url=redis_url,
-            balancing=args.balancing,
-            write_rate=BENCH_WRITE_RATE,
-            read_rate=BENCH_READ_RATE,
-            workers=args.workers,
-            worker_class=args.worker_class,
-            # The app's own write limits would cap the create path: off, as for any load test.
-            app_env={"BENCH_ENDPOINTS": "true", "RATELIMIT_ENABLED": "false"},
-        ).validate()
-        state = core.up(config)
-        # CPU time the app instances spend per request: unlike req/s, it barely moves when a
-        # neighbour loads the machine, so it is the steadier basis for the ratios.
-        app_groups = {i.proc.pid for i in state.instances if i.proc}
-        preload = args.rounds * max(PRELOADED, args.duration * 6000)
-        _prepare(database_url, state.url, preload)
-        print(f"machine before: {_machine()}", flush=True)
-        print(
-            f"stack: {state.url}, {args.instances} instances, workers={args.workers or 'default'}"
-            f", class={args.worker_class or 'default'}, {args.balancing}; "
-            f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s",
-            flush=True,
-        )
-        # Rounds interleave the paths, so a neighbour's load on a shared machine hits all of them
-        # alike; the table keeps each path's median round.
-        rounds: dict[str, list[wrk.Result]] = {key: [] for key in args.wanted}
-        slice_size = preload // args.rounds
-        for round_number in range(args.rounds):
-            for key in args.wanted:
-                label, path, script = PATHS[key]
-                script_args: tuple[str, ...] = ()
-                if key == "uncached":  # its own slice of codes per round: every request misses
-                    start = round_number * slice_size
-                    script_args = (str(slice_size), str(args.threads), str(start))
-                elif round_number == 0:  # warm-up (not for uncached: it would use up codes)
-                    wrk.run(
-                        binary,
-                        state.url + path,
-                        duration=2,
-                        connections=args.connections,
-                        threads=args.threads,
-                        script=script,
-                    )
-                result = _measure(
-                    app_groups,
-                    binary,
-                    state.url + path,
-                    duration=args.duration,
-                    connections=args.connections,
-                    threads=args.threads,
-                    script=script,
-                    script_args=script_args,
-                )
-                rounds[key].append(result)
-                print(f"round {round_number + 1} " + _row(label, result), flush=True)
-                time.sleep(1)  # let clicks flush and sockets settle between runs
-        for key, measured in rounds.items():
-            results[key] = sorted(measured, key=lambda r: r.requests_per_second)[len(measured) // 2]
-        p99_8 = None
-        if "cached" in args.wanted and not args.no_p99_8:
-            p99_8 = _measure(
-                app_groups, binary, state.url + "/hot", duration=args.duration, connections=8
+        with ExitStack() as stacks:
+            database_url = stacks.enter_context(_database(admin_url))
+            kinds = ["app"] + [
+                k for k in ("bare", "naive") if any(LOADS[key].stack == k for key in args.wanted)
+            ]
+            states = {
+                kind: stacks.enter_context(_stack(kind, args, database_url, redis_url, app_env))
+                for kind in kinds
+            }
+            run_ = Run(
+                urls={kind: state.url for kind, state in states.items()},
+                # CPU time the app processes spend per request: unlike req/s, it barely moves
+                # when a neighbour loads the machine, so it is the steadier basis for ratios.
+                groups={
+                    kind: {i.proc.pid for i in state.instances if i.proc}
+                    for kind, state in states.items()
+                },
+                binary=binary,
+                database_url=database_url,
+                secret_key=secret_key,
+                admin_token=admin_token,
             )
+            print(f"machine before: {_machine()}", flush=True)
+            print(
+                f"stacks: {', '.join(f'{k} {u}' for k, u in run_.urls.items())}; "
+                f"{args.instances} instances each, workers={args.workers or 'default'}, "
+                f"threads={args.worker_threads or 'default'}, "
+                f"class={args.worker_class or 'default'}, {args.balancing}; "
+                f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, "
+                f"{args.rounds} rounds",
+                flush=True,
+            )
+            main_codes = args.rounds * args.duration * CODES_PER_SECOND
+            if args.links:
+                _preload(run_, SMALL)
+                _prepare_hot(run_, redis_url)
+                small = _growth_point(run_, args)
+                _preload(run_, args.links)
+                large = _growth_point(run_, args)
+                growth = (small, large)
+            else:
+                _prepare_hot(run_, redis_url)
+            _preload(run_, run_.next_code + main_codes)
+            results = _main_rounds(run_, args)
     finally:
-        core.down(state_dir)
-        shutil.rmtree(state_dir, ignore_errors=True)  # logs of a throwaway stack
         cache.flushdb()
         cache.close()
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    print()
-    print(f"machine after: {_machine()}")
-    print()
-    print("| path | req/s | p50 ms | p99 ms | app CPU µs/req |")
-    print("|---|---:|---:|---:|---:|")
-    for key in args.wanted:
-        print(_row(PATHS[key][0], results[key]))
-    if p99_8 is not None:
-        print(_row("(3) cached redirect, 8 connections", p99_8))
-    print()
-    print("| ratio | by req/s | by app CPU/req | target |")
-    print("|---|---:|---:|---|")
-    print(_ratio(results, "cached", "zero", ">= 0.85"))
-    print(_ratio(results, "uncached", "cached", ">= 0.5"))
-    print(_ratio(results, "cached", "redis", ">= 1.5"))
-    if p99_8 is not None:
-        print(f"| p99 of (3) at 8 connections | {p99_8.p99_ms:.2f} ms | | <= 10 ms |")
-    return 0 if all(result.ok for result in results.values()) else 1
+    _print_tables(args, results, growth)
+    everything = list(results.values()) + [r for point in growth or () for r in point.values()]
+    return 0 if all(result.ok for result in everything) else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -303,7 +592,7 @@ def main(argv: list[str] | None = None) -> int:
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (psycopg.Error, redis.RedisError) as exc:
+    except (psycopg2.Error, redis.RedisError) as exc:
         print(f"error: PostgreSQL/Redis for the benchmark not usable: {exc}", file=sys.stderr)
         return 2
 

@@ -1,4 +1,4 @@
--- Walks distinct preloaded codes (u000001, u000002, ...: 7 characters, like generated codes) so that every request misses both cache levels
+-- Walks distinct preloaded codes (u0000001, u0000002, ...: python -m bench preloads them) so that every request misses both cache levels
 -- (per-process table and Redis): the database lookup + cache fill path.
 -- Usage: wrk -s uncached.lua <url> -- <codes to walk> <wrk threads> <first code - 1>
 -- Each wrk thread walks its own slice, so no code is requested twice.
@@ -27,5 +27,5 @@ request = function()
   if next_code < last_code then
     next_code = next_code + 1
   end
-  return wrk.format("GET", string.format("/u%06d", code))
+  return wrk.format("GET", string.format("/u%07d", code))
 end

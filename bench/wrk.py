@@ -77,6 +77,7 @@ def run(
     threads: int = 1,
     script: str | None = None,
     script_args: tuple[str, ...] = (),
+    headers: tuple[str, ...] = (),
 ) -> Result:
     # --timeout 10s: on a busy machine a slow answer is latency to report, not an error.
     command = [
@@ -88,6 +89,8 @@ def run(
         "10s",
         "--latency",
     ]
+    for header in headers:
+        command += ["-H", header]
     if script:
         command += ["-s", str(BENCH_DIR / script)]
     command.append(url)

@@ -40,7 +40,7 @@ def libpq_environment(database_url: str | None) -> tuple[dict[str, str], str]:
             "the file while the app is stopped (e.g. cp instance/app.sqlite3 backups/)."
         )
     parts = urlsplit(database_url)
-    if parts.scheme not in {"postgres", "postgresql", "postgresql+psycopg"}:
+    if parts.scheme not in {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}:
         raise BackupError(
             f"DATABASE_URL must start with postgresql:// or postgres://, not {parts.scheme}://"
         )

@@ -25,7 +25,7 @@ WORKER_CLASSES = ("sync", "gthread", "gevent")
 _RATE = re.compile(r"^([1-9][0-9]{0,6}r/[sm]|off)$")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
-_DB_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+_DB_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://", "postgresql+psycopg2://")
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
@@ -57,7 +57,7 @@ class StackConfig:
     workers: int | None = None  # WEB_CONCURRENCY per instance; None: gunicorn.conf.py decides
     worker_class: str | None = None  # WORKER_CLASS; None: gunicorn.conf.py decides
     access_log: bool = True
-    # Extra environment for every app instance (e.g. BENCH_ENDPOINTS, APP_ENV, LOG_LEVEL).
+    # Extra environment for every app instance (e.g. APP_ENV, LOG_LEVEL, WSGI_APP).
     app_env: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 

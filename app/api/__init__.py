@@ -15,7 +15,7 @@ from app.errors import ApiError
 from app.hosts import is_own_host, short_url
 from app.links import CodeTaken, LinkNotFound, NotOwner
 from app.models import Link
-from app.validation import NewLink, Page
+from app.validation import NewLink, Page, encode_cursor
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -75,15 +75,13 @@ def list_links() -> Response:
         raise ApiError(
             400, "invalid_query", "Bad pagination parameters.", validation_details(exc)
         ) from None
-    result = services.links().recent(page.page, page.per_page)
-    more = page.page * page.per_page < result.total
+    result = services.links().recent(page.per_page, after=page.after, skip=page.skip)
+    # Newest first: links created while a client pages never shift the pages it has not seen.
     return jsonify(
         items=[link_json(link) for link in result.items],
-        page=page.page,
         per_page=page.per_page,
-        total=result.total,
-        next=url_for("api.list_links", page=page.page + 1, per_page=page.per_page)
-        if more
+        next=url_for("api.list_links", per_page=page.per_page, cursor=encode_cursor(*result.after))
+        if result.after
         else None,
     )
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from app.models import CODE_MAX_LENGTH
 from app.urls import MAX_LENGTH as URL_MAX_LENGTH
-from app.validation import CODE_PATTERN, RAW_URL_MAX_LENGTH
+from app.validation import CODE_PATTERN, MAX_PAGE_ALIAS, RAW_URL_MAX_LENGTH
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -90,12 +90,24 @@ def spec() -> dict[str, Any]:
                 "get": {
                     "operationId": "listLinks",
                     "summary": "List every link, newest first (admin only)",
+                    "description": "Keyset pagination: follow `next` (it carries a `cursor`) "
+                    "until it is null. Each page costs the same however deep it is. `page` is "
+                    f"an alias for the first {MAX_PAGE_ALIAS} pages only.",
                     "security": [{"adminToken": []}],
                     "parameters": [
                         {
+                            "name": "cursor",
+                            "in": "query",
+                            "description": "Where the page starts: the value in the previous "
+                            "page's `next` link (opaque).",
+                            "schema": {"type": "string", "maxLength": 200},
+                        },
+                        {
                             "name": "page",
                             "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+                            "description": f"Alias for the first {MAX_PAGE_ALIAS} pages "
+                            "(not with `cursor`).",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_ALIAS},
                         },
                         {
                             "name": "per_page",
@@ -233,13 +245,14 @@ def spec() -> dict[str, Any]:
                 },
                 "LinkPage": {
                     "type": "object",
-                    "required": ["items", "page", "per_page", "total", "next"],
+                    "required": ["items", "per_page", "next"],
                     "properties": {
                         "items": {"type": "array", "items": link_ref},
-                        "page": {"type": "integer", "minimum": 1},
                         "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
-                        "total": {"type": "integer", "minimum": 0},
-                        "next": {"type": ["string", "null"]},
+                        "next": {
+                            "type": ["string", "null"],
+                            "description": "The next page (null on the last one).",
+                        },
                     },
                 },
                 "Error": {

@@ -175,7 +175,21 @@ def test_unknown_redirect_as_json_for_api_clients(client: FlaskClient) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["page=0", "page=-1", "page=abc", "per_page=0", "per_page=101", "per_page=1.5", "sort=url"],
+    [
+        "page=0",
+        "page=-1",
+        "page=abc",
+        "page=11",  # the alias covers the first pages only; deeper ones follow `next`
+        "per_page=0",
+        "per_page=101",
+        "per_page=1.5",
+        "sort=url",
+        "cursor=",
+        "cursor=not-a-cursor",
+        "cursor=" + "A" * 201,
+        "cursor=MjAyNi0xMS0yNlQxMDowMDowMCswMDowMH5hYmM",  # a date, then a non-numeric id
+        "cursor=MjAyNi0xMS0yNlQxMDowMDowMCswMDowMH4x&page=1",  # a valid cursor and a page
+    ],
 )
 def test_bad_pagination_is_400(client: FlaskClient, query: str) -> None:
     response = client.get(f"/api/links?{query}", headers=ADMIN)

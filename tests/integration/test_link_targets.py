@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 
+from tests.support import pg
 from tests.support.flask_client import create_link, csrf_token
 from tests.support.hostile_urls import is_valid_location, link_targets
 
@@ -118,7 +118,7 @@ def test_the_form_stores_the_canonical_form_too(client: FlaskClient) -> None:
 def test_links_stored_before_normalisation_still_redirect_with_ascii(
     client: FlaskClient, database_url: str
 ) -> None:
-    with psycopg.connect(database_url) as connection:
+    with pg.connect(database_url) as connection:
         for code, url in (("oldintl", "https://exämple.com/päth"), ("oldodd", "http://é x:ab/ü")):
             connection.execute(
                 "INSERT INTO links (code, url, clicks, created_at) VALUES (%s, %s, 0, now())",

@@ -8,13 +8,13 @@ import sys
 import time
 from pathlib import Path
 
-import psycopg
 import pytest
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from app.migrate import ADVISORY_LOCK_ID, MIGRATIONS_DIR
+from tests.support import pg
 from tests.support.services import scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +44,7 @@ def migrate_process(database_url: str) -> subprocess.Popen[str]:
 
 
 def tables(database_url: str) -> set[str]:
-    with psycopg.connect(database_url) as connection:
+    with pg.connect(database_url) as connection:
         rows = connection.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
         ).fetchall()
@@ -58,7 +58,7 @@ def test_upgrade_from_empty_creates_the_schema_at_head() -> None:
         output, _ = process.communicate(timeout=60)
         assert process.returncode == 0, output
         assert tables(url) == TABLES
-        with psycopg.connect(url) as connection:
+        with pg.connect(url) as connection:
             assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [
                 (HEAD,)
             ]
@@ -66,7 +66,7 @@ def test_upgrade_from_empty_creates_the_schema_at_head() -> None:
 
 def test_concurrent_starters_wait_for_the_lock_and_all_succeed() -> None:
     with scratch_database("fm_mig") as url:
-        with psycopg.connect(url, autocommit=True) as holder:
+        with pg.connect(url, autocommit=True) as holder:
             holder.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_ID,))
             starters = [migrate_process(url) for _ in range(4)]
             time.sleep(2)
@@ -78,7 +78,7 @@ def test_concurrent_starters_wait_for_the_lock_and_all_succeed() -> None:
             output, _ = process.communicate(timeout=60)
             assert process.returncode == 0, output
         assert tables(url) == TABLES
-        with psycopg.connect(url) as connection:
+        with pg.connect(url) as connection:
             assert connection.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
 
 
@@ -97,7 +97,7 @@ def test_ownership_revision_keeps_rows_and_the_previous_releases_statements_work
     with scratch_database("fm_mig") as url:
         monkeypatch.setenv("DATABASE_URL", url)
         command.upgrade(alembic_config(url), "0001")
-        with psycopg.connect(url, autocommit=True) as connection:
+        with pg.connect(url, autocommit=True) as connection:
             connection.execute(
                 "INSERT INTO links (code, url, clicks, created_at) "
                 "VALUES ('before', 'https://example.com/', 3, now())"
@@ -105,7 +105,7 @@ def test_ownership_revision_keeps_rows_and_the_previous_releases_statements_work
         process = migrate_process(url)
         output, _ = process.communicate(timeout=60)
         assert process.returncode == 0, output
-        with psycopg.connect(url, autocommit=True) as connection:
+        with pg.connect(url, autocommit=True) as connection:
             assert connection.execute("SELECT code, clicks, token_hash FROM links").fetchall() == [
                 ("before", 3, None)
             ]

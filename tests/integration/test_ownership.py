@@ -6,10 +6,10 @@ import hashlib
 import threading
 from collections.abc import Callable
 
-import psycopg
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.support import pg
 from tests.support.auth import ADMIN, bearer
 from tests.support.flask_client import create_link, csrf_token
 
@@ -57,7 +57,7 @@ def test_a_bearer_that_is_not_a_token_is_refused(client: FlaskClient) -> None:
 
 def test_only_the_digest_of_the_token_is_stored(client: FlaskClient, database_url: str) -> None:
     token = create_link(client, code="digest")["manage_token"]
-    with psycopg.connect(database_url) as connection:
+    with pg.connect(database_url) as connection:
         row = connection.execute("SELECT * FROM links WHERE code = 'digest'").fetchone()
     assert row is not None
     assert token not in {str(value) for value in row}
@@ -67,7 +67,7 @@ def test_only_the_digest_of_the_token_is_stored(client: FlaskClient, database_ur
 def test_the_admin_token_deletes_any_link_even_one_made_before_tokens(
     client: FlaskClient, database_url: str
 ) -> None:
-    with psycopg.connect(database_url) as connection:
+    with pg.connect(database_url) as connection:
         connection.execute(
             "INSERT INTO links (code, url, clicks, created_at) "
             "VALUES ('legacy', 'https://example.com/old', 0, now())"

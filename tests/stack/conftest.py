@@ -16,12 +16,12 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import redis
 
 from stack.config import REPO_ROOT
 from stack.state import State
+from tests.support import pg
 from tests.support.apt import ensure_debian_packages
 from tests.support.need import need
 from tests.support.services import (
@@ -94,8 +94,8 @@ def stack(
 
 
 @pytest.fixture
-def db(database_url: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(database_url, autocommit=True) as connection:
+def db(database_url: str) -> Iterator[pg.Connection]:
+    with pg.connect(database_url, autocommit=True) as connection:
         yield connection
 
 

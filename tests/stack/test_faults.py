@@ -12,11 +12,11 @@ import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-import psycopg
 import pytest
 
 from stack import core, procs
 from stack.state import State
+from tests.support import pg
 from tests.support.http_client import Reply, call
 from tests.support.load import Load, Outcome
 from tests.support.redis_server import RedisServer
@@ -82,7 +82,7 @@ def test_sigkill_of_one_instance_costs_no_client_request(make_stack: StackFactor
 
 
 def test_rolling_restart_under_mixed_load_fails_nothing_and_keeps_every_write(
-    make_stack: StackFactory, db: psycopg.Connection
+    make_stack: StackFactory, db: pg.Connection
 ) -> None:
     # The write limit is not under test here: raise it so every write is a real write.
     state = make_stack(instances=3, write_rate="1000r/s")

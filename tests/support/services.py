@@ -7,8 +7,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import psycopg
 import redis
+
+from tests.support import pg
 
 ADMIN_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -20,9 +21,9 @@ STACK_REDIS_URL = os.environ.get("TEST_STACK_REDIS_URL", "redis://127.0.0.1:6379
 
 def postgres_reachable(url: str = ADMIN_DATABASE_URL) -> bool:
     try:
-        with psycopg.connect(url, connect_timeout=3):
+        with pg.connect(url, connect_timeout=3):
             return True
-    except psycopg.Error:
+    except pg.Error:
         return False
 
 
@@ -42,18 +43,18 @@ def _with_database(url: str, name: str) -> str:
 def scratch_database(prefix: str = "fm_test") -> Iterator[str]:
     """A new, empty PostgreSQL database; dropped afterwards whatever happened."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_DATABASE_URL, autocommit=True) as admin:
+    with pg.connect(ADMIN_DATABASE_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
         yield _with_database(ADMIN_DATABASE_URL, name)
     finally:
-        with psycopg.connect(ADMIN_DATABASE_URL, autocommit=True) as admin:
+        with pg.connect(ADMIN_DATABASE_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def clicks_in_db(database_url: str, code: str) -> int:
     """The click count PostgreSQL holds for `code` (what survives the app's processes)."""
-    with psycopg.connect(database_url) as connection:
+    with pg.connect(database_url) as connection:
         row = connection.execute("SELECT clicks FROM links WHERE code = %s", (code,)).fetchone()
     assert row is not None, f"no link {code} in the database"
     return row[0]

@@ -80,7 +80,7 @@ def test_migrate_with_an_unreachable_database_says_so_in_one_line() -> None:
     assert result.returncode == EXIT_DATABASE
     problem = result.stderr.strip().splitlines()[-1]
     assert problem.startswith(
-        f"DATABASE_URL: cannot connect to postgresql+psycopg://postgres@127.0.0.1:{port}/db"
+        f"DATABASE_URL: cannot connect to postgresql+psycopg2://postgres@127.0.0.1:{port}/db"
     )
     assert "Traceback" not in result.stderr
 

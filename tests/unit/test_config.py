@@ -52,9 +52,11 @@ def test_development_runs_with_no_environment_on_embedded_defaults(
 @pytest.mark.parametrize(
     ("given", "expected"),
     [
-        ("postgres://u:p@db:5432/app", "postgresql+psycopg://u:p@db:5432/app"),
-        ("postgresql://u@db/app", "postgresql+psycopg://u@db/app"),
-        ("postgresql+psycopg://u@db/app", "postgresql+psycopg://u@db/app"),
+        ("postgres://u:p@db:5432/app", "postgresql+psycopg2://u:p@db:5432/app"),
+        ("postgresql://u@db/app", "postgresql+psycopg2://u@db/app"),
+        ("postgresql+psycopg2://u@db/app", "postgresql+psycopg2://u@db/app"),
+        # The driver of earlier releases: moved to the installed one, not refused.
+        ("postgresql+psycopg://u@db/app", "postgresql+psycopg2://u@db/app"),
     ],
 )
 def test_database_urls_as_platforms_give_them_are_accepted(given: str, expected: str) -> None:

@@ -21,4 +21,3 @@ def test_sqlite_and_in_process_cache_do_the_whole_job(tmp_path: Path) -> None:
     assert client.get("/readyz").get_json()["checks"]["cache"]["backend"] == "in-process"
     app.extensions["links"].clicks.close()
     assert client.get("/api/links/lite").get_json()["clicks"] == 1
-    assert client.get("/bench/flask-redis").status_code == 404  # off unless asked for

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 
-from app.validation import check_code, check_url
+from app.validation import check_code, check_url, decode_cursor, encode_cursor
 
 
 @pytest.mark.parametrize(
@@ -56,3 +58,26 @@ def test_good_codes(code: str) -> None:
 def test_bad_codes(code: str) -> None:
     with pytest.raises(ValueError):
         check_code(code)
+
+
+@pytest.mark.parametrize(
+    "created_at",
+    [
+        datetime(2026, 11, 26, 10, 0, 0, 123456, tzinfo=UTC),
+        datetime(2026, 11, 26, 10, 0, 0, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(2026, 11, 26, 10, 0, 0),  # SQLite hands back naive datetimes
+    ],
+)
+def test_a_cursor_names_the_position_it_was_made_from(created_at: datetime) -> None:
+    cursor = encode_cursor(created_at, 12345)
+    assert cursor.replace("-", "").replace("_", "").isalnum()  # safe in a query string as is
+    assert decode_cursor(cursor) == (created_at, 12345)
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["", "!!!", "bm90IGEgY3Vyc29y", "MjAyNi0xMS0yNn4tMQ", "fjE", "w6k"],
+)
+def test_anything_else_is_not_a_cursor(cursor: str) -> None:
+    with pytest.raises(ValueError, match="not a cursor"):
+        decode_cursor(cursor)

@@ -6,10 +6,10 @@ import os
 import subprocess
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from app.migrate import upgrade
+from tests.support import pg
 from tests.support.need import need
 from tests.support.services import postgres_reachable, scratch_database
 
@@ -31,7 +31,7 @@ def make(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def rows(url: str) -> list[tuple]:
-    with psycopg.connect(url) as connection:
+    with pg.connect(url) as connection:
         return connection.execute("SELECT code, url, clicks FROM links ORDER BY code").fetchall()
 
 
@@ -43,7 +43,7 @@ def postgres() -> None:
 def test_backup_then_restore_into_an_empty_database(postgres: None, tmp_path: Path) -> None:
     with scratch_database("fm_backup_src") as source, scratch_database("fm_backup_dst") as target:
         upgrade(source)
-        with psycopg.connect(source) as connection:
+        with pg.connect(source) as connection:
             for code, url, clicks in LINKS:
                 connection.execute(
                     "INSERT INTO links (code, url, clicks, created_at) VALUES (%s, %s, %s, now())",
@@ -63,7 +63,7 @@ def test_backup_then_restore_into_an_empty_database(postgres: None, tmp_path: Pa
         assert rows(target) == sorted(LINKS)
 
         # Restoring again over changed data puts the backup's rows back (--clean).
-        with psycopg.connect(target) as connection:
+        with pg.connect(target) as connection:
             connection.execute("UPDATE links SET clicks = 999")
             connection.execute(
                 "INSERT INTO links (code, url, created_at) VALUES ('new', 'https://x.org', now())"
@@ -71,7 +71,7 @@ def test_backup_then_restore_into_an_empty_database(postgres: None, tmp_path: Pa
         again = make("restore", f"FILE={archive}", "YES=1", DATABASE_URL=target)
         assert again.returncode == 0, again.stderr
         assert rows(target) == sorted(LINKS)
-        with psycopg.connect(target) as connection:
+        with pg.connect(target) as connection:
             version = connection.execute("SELECT version_num FROM alembic_version").fetchall()
         assert len(version) == 1  # the migration state came along: `make migrate` has nothing to do
 

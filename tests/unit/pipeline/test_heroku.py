@@ -127,7 +127,7 @@ def test_app_json_env_is_what_the_app_reads_and_valid() -> None:
         REDIS_URL="rediss://:p@ec2-5-6-7-8.compute-1.amazonaws.com:6380",
     )
     assert settings.REDIS_TLS_VERIFY is False
-    assert settings.DATABASE_URL.startswith("postgresql+psycopg://")
+    assert settings.DATABASE_URL.startswith("postgresql+psycopg2://")
     assert 1 <= int(env["WEB_CONCURRENCY"]["value"]) <= 64
 
 

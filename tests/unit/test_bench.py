@@ -1,0 +1,58 @@
+"""bench's own logic: reading wrk's summary and refusing bad options (no load is generated)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import wrk
+from bench.__main__ import _parse_args
+
+WRK_OUTPUT = """Running 5s test @ http://127.0.0.1:8080/hot
+  1 threads and 32 connections
+  Latency Distribution
+     50%    2.50ms
+     75%    3.10ms
+     90%    4.00ms
+     99%    1.20s
+  9000 requests in 5.00s, 1.2MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:   1800.50
+"""
+
+
+def test_wrk_summary_is_read_with_units_and_errors() -> None:
+    result = wrk.parse(WRK_OUTPUT)
+    assert result.requests_per_second == 1800.5
+    assert result.p50_ms == 2.5
+    assert result.p99_ms == 1200.0
+    assert result.requests == 9000
+    assert result.errors == 7
+    assert not result.ok
+
+
+def test_an_unreadable_summary_is_an_error() -> None:
+    with pytest.raises(ValueError, match="could not read"):
+        wrk.parse("wrk: connection refused")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--paths", "cached,nope"],
+        ["--rounds", "0"],
+        ["--links", "5000"],  # not above the growth table's first size
+        ["--worker-threads", "0"],
+        ["--threads", "5", "--growth-connections", "4"],
+    ],
+)
+def test_bad_options_are_refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        _parse_args(argv)
+    assert exit_info.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_links_zero_skips_the_growth_table() -> None:
+    assert _parse_args(["--links", "0"]).links == 0
+    assert _parse_args([]).links == 2_000_000
