@@ -112,7 +112,7 @@ def test_run_py_with_a_bad_variable_names_it() -> None:
     assert "LOG_LEVEL: must be one of" in result.stderr
 
 
-@pytest.mark.parametrize(("cores", "workers"), [(2, 4), (48, 64)])
+@pytest.mark.parametrize(("cores", "workers"), [(2, 2), (96, 64)])
 def test_web_concurrency_default_is_capped_not_refused(
     cores: int, workers: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
