@@ -94,6 +94,8 @@ def normalise_host(text: str) -> str:
         raise ValueError(f"has an invalid host name ({exc})") from None
     if not encoded or encoded.endswith("."):
         raise ValueError("has an invalid host name (empty label)")
+    if encoded != text:  # mapping can make a number of a label (fullwidth digits): check again
+        return normalise_host(encoded)
     return encoded
 
 

@@ -50,6 +50,8 @@ def test_targets_are_stored_in_canonical_ascii(given_url: str, stored: str) -> N
         ("http://example.com/ a", "spaces or control characters"),
         ("http://2130706433/", "IPv4 host as four decimal numbers"),
         ("http://0x7f.1/", "IPv4 host as four decimal numbers"),
+        # fullwidth digits map to ASCII ones: the mapped host is checked as an address too
+        ("http://a.\uff11/", "IPv4 host as four decimal numbers"),
         ("http://[fe80::1%25eth0]/", "invalid IPv6 address"),
         ("http://[::1/", "not a valid URL"),
         ("https://user:pw@example.com/", "user name or password"),
