@@ -214,7 +214,7 @@ module "app_scaling" {
   # The RDS-generated password is read from Secrets Manager at boot; SECRET_KEY and ADMIN_TOKEN
   # are SecureStrings under <ssm_prefix>/secret/ that `python -m deploy` writes, not Terraform.
   db_secret_arn = local.db_on_ec2 ? null : module.database[0].master_user_secret_arn
-  app_environment = {
+  app_environment = merge({
     DB_HOST         = local.db_on_ec2 ? module.db_host.private_ips[0] : module.database[0].address
     DB_PORT         = tostring(local.db_on_ec2 ? 5432 : module.database[0].port)
     DB_NAME         = var.db_name
@@ -224,5 +224,8 @@ module "app_scaling" {
     REDIS_TLS       = tostring(local.cache_on_ec2 ? false : module.cache[0].tls)
     PUBLIC_BASE_URL = "https://${var.asg_domain_name}"
     ALLOWED_HOSTS   = var.asg_domain_name
-  }
+    }, var.db_manage_master_password ? {
+    # Not secret itself: the instance role may read this one secret (modules/app_scaling).
+    DB_SECRET_ARN = module.database[0].master_user_secret_arn
+  } : {})
 }
