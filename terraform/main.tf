@@ -224,6 +224,8 @@ module "app_scaling" {
     REDIS_TLS       = tostring(local.cache_on_ec2 ? false : module.cache[0].tls)
     PUBLIC_BASE_URL = "https://${var.asg_domain_name}"
     ALLOWED_HOSTS   = var.asg_domain_name
+    # nginx takes the client address from X-Forwarded-For only when the ALB (in the VPC) sent it.
+    VPC_CIDR = module.network.vpc_cidr
     }, var.db_manage_master_password ? {
     # Not secret itself: the instance role may read this one secret (modules/app_scaling).
     DB_SECRET_ARN = module.database[0].master_user_secret_arn

@@ -204,9 +204,11 @@ def scaling_snapshot(prefix: str) -> dict[str, Any]:
     public_access = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
     ssm = client("ssm")
-    parameters = ssm.get_parameters_by_path(Path=prefix, Recursive=True, WithDecryption=True)[
-        "Parameters"
-    ]
+    # Ten parameters a page: read them all.
+    pages = ssm.get_paginator("get_parameters_by_path").paginate(
+        Path=prefix, Recursive=True, WithDecryption=True
+    )
+    parameters = [p for page in pages for p in page["Parameters"]]
     certificates = [
         client("acm").describe_certificate(CertificateArn=c["CertificateArn"])["Certificate"]
         for c in client("acm").list_certificates()["CertificateSummaryList"]

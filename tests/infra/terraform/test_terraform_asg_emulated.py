@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from tests.support import aws
+from tests.support.procs import run
 
 DOMAIN = "links.example.test"
 PREFIX = "/flaskmt-test/app"
@@ -144,6 +145,9 @@ def test_asg_mode_applies_reads_back_and_destroys(
     assert f'SSM_PREFIX="{PREFIX}"' in user_data
     assert f'BUCKET="{snap["bucket"]["name"]}"' in user_data
     assert "asg-instance.yml -c local" in user_data
+    # The rendered script is valid bash (Terraform's template escapes left none of ours broken).
+    syntax = run(["bash", "-n"], input=user_data, check=False)
+    assert syntax.returncode == 0, syntax.stderr
 
     bucket = snap["bucket"]
     assert bucket["versioning"] == "Enabled"
@@ -154,7 +158,7 @@ def test_asg_mode_applies_reads_back_and_destroys(
     assert parameters[f"{PREFIX}/release"]["value"] == "none"
     assert {name.rsplit("/", 1)[1] for name in parameters if "/env/" in name} == {
         "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "REDIS_HOST", "REDIS_PORT", "REDIS_TLS",
-        "PUBLIC_BASE_URL", "ALLOWED_HOSTS", "DB_SECRET_ARN",
+        "PUBLIC_BASE_URL", "ALLOWED_HOSTS", "DB_SECRET_ARN", "VPC_CIDR",
     }  # fmt: skip
     assert parameters[f"{PREFIX}/env/PUBLIC_BASE_URL"]["value"] == f"https://{DOMAIN}"
     assert {p["type"] for p in parameters.values()} == {"SecureString"}
