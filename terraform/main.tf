@@ -1,6 +1,7 @@
 # flask-multitier on AWS, read top to bottom:
 #   1. a network over two AZs   2. keys, audit and firewalls   3. a way in (bastion)
 #   4. nginx load balancers     5. app instances                6. PostgreSQL   7. Redis
+#   (app_scaling = "asg": 4 and 5 become an ALB and an Auto Scaling group, modules/app_scaling)
 # Ansible (ansible/site.yml) then configures the instances; `python -m deploy up` runs both steps.
 
 locals {
@@ -8,6 +9,7 @@ locals {
 
   db_on_ec2    = var.database_mode == "ec2"
   cache_on_ec2 = var.cache_mode == "ec2"
+  asg          = var.app_scaling == "asg"
 
   # Settings every instance group shares.
   instance_defaults = {
@@ -81,7 +83,7 @@ module "lb" {
 
   name                 = var.name
   role                 = "lb"
-  instance_count       = var.lb_instance_count
+  instance_count       = local.asg ? 0 : var.lb_instance_count
   public               = true
   ami_id               = local.ami_id
   instance_type        = var.lb_instance_type
@@ -99,7 +101,7 @@ module "app" {
 
   name                 = var.name
   role                 = "app"
-  instance_count       = var.app_instance_count
+  instance_count       = local.asg ? 0 : var.app_instance_count
   ami_id               = local.ami_id
   instance_type        = var.app_instance_type
   subnet_ids           = module.network.app_subnet_ids
@@ -177,4 +179,55 @@ module "cache_host" {
   iam_instance_profile = local.instance_defaults.iam_instance_profile
   kms_key_arn          = local.instance_defaults.kms_key_arn
   detailed_monitoring  = var.detailed_monitoring
+}
+
+# 4+5 in the elastic mode: ALB with HTTPS (ACM) in front of an Auto Scaling group of app instances
+# that set themselves up at boot from a release in S3 and settings in SSM Parameter Store.
+module "app_scaling" {
+  source = "./modules/app_scaling"
+  count  = local.asg ? 1 : 0
+
+  name                  = var.name
+  vpc_id                = module.network.vpc_id
+  public_subnet_ids     = module.network.public_subnet_ids
+  app_subnet_ids        = module.network.app_subnet_ids
+  app_security_group_id = module.security.security_group_ids.app
+  ami_id                = local.ami_id
+  instance_type         = var.app_instance_type
+  kms_key_arn           = module.security.kms_key_arn
+  detailed_monitoring   = var.detailed_monitoring
+
+  min_size                     = var.asg_min_size
+  desired_capacity             = var.asg_desired_capacity
+  max_size                     = var.asg_max_size
+  target_requests_per_instance = var.asg_target_requests_per_instance
+  min_healthy_percentage       = var.asg_min_healthy_percentage
+  instance_warmup_seconds      = var.asg_instance_warmup_seconds
+
+  domain_name                  = var.asg_domain_name
+  route53_zone_id              = var.asg_route53_zone_id
+  certificate_arn              = var.asg_certificate_arn
+  deletion_protection          = var.alb_deletion_protection
+  access_logs_bucket           = var.alb_access_logs_bucket
+  release_bucket_force_destroy = var.release_bucket_force_destroy
+
+  # The RDS-generated password is read from Secrets Manager at boot; SECRET_KEY and ADMIN_TOKEN
+  # are SecureStrings under <ssm_prefix>/secret/ that `python -m deploy` writes, not Terraform.
+  db_secret_arn = local.db_on_ec2 ? null : module.database[0].master_user_secret_arn
+  app_environment = merge({
+    DB_HOST         = local.db_on_ec2 ? module.db_host.private_ips[0] : module.database[0].address
+    DB_PORT         = tostring(local.db_on_ec2 ? 5432 : module.database[0].port)
+    DB_NAME         = var.db_name
+    DB_USER         = var.db_username
+    REDIS_HOST      = local.cache_on_ec2 ? module.cache_host.private_ips[0] : module.cache[0].address
+    REDIS_PORT      = tostring(local.cache_on_ec2 ? 6379 : module.cache[0].port)
+    REDIS_TLS       = tostring(local.cache_on_ec2 ? false : module.cache[0].tls)
+    PUBLIC_BASE_URL = "https://${var.asg_domain_name}"
+    ALLOWED_HOSTS   = var.asg_domain_name
+    # nginx takes the client address from X-Forwarded-For only when the ALB (in the VPC) sent it.
+    VPC_CIDR = module.network.vpc_cidr
+    }, var.db_manage_master_password ? {
+    # Not secret itself: the instance role may read this one secret (modules/app_scaling).
+    DB_SECRET_ARN = module.database[0].master_user_secret_arn
+  } : {})
 }

@@ -1,8 +1,8 @@
 # Everything `python -m deploy inventory` needs to write the Ansible inventory, and nothing secret.
 
 output "public_url" {
-  description = "URL of the app through the first load balancer."
-  value       = "http://${module.lb.public_ips[0]}"
+  description = "URL of the app: the first nginx load balancer, or the ALB's HTTPS name in the asg mode."
+  value       = local.asg ? "https://${var.asg_domain_name}" : "http://${module.lb.public_ips[0]}"
 }
 
 output "ssh_user" {
@@ -73,4 +73,15 @@ output "vpc_id" {
 output "region" {
   description = "Region everything is in."
   value       = var.region
+}
+
+output "app_scaling" {
+  description = "The elastic tier (app_scaling = \"asg\"): ALB name, group, release bucket and SSM path; null in the fixed mode."
+  value = local.asg ? {
+    alb_dns_name   = module.app_scaling[0].alb_dns_name
+    alb_zone_id    = module.app_scaling[0].alb_zone_id
+    asg_name       = module.app_scaling[0].asg_name
+    release_bucket = module.app_scaling[0].release_bucket
+    ssm_prefix     = module.app_scaling[0].ssm_prefix
+  } : null
 }

@@ -297,3 +297,113 @@ variable "flow_log_retention_days" {
   type        = number
   default     = 365
 }
+
+# ------------------------------------------------------------------ elastic app tier (app_scaling = "asg")
+variable "app_scaling" {
+  description = "\"fixed\": app_instance_count instances behind nginx hosts (the tutorial's path). \"asg\": an Auto Scaling group behind an ALB with HTTPS by ACM (docs/aws-scaling.md)."
+  type        = string
+  default     = "fixed"
+
+  validation {
+    condition     = contains(["fixed", "asg"], var.app_scaling)
+    error_message = "app_scaling must be \"fixed\" or \"asg\"."
+  }
+
+  validation {
+    condition     = var.app_scaling != "asg" || (var.asg_domain_name != null && (var.asg_route53_zone_id != null || var.asg_certificate_arn != null))
+    error_message = "app_scaling = \"asg\" serves HTTPS on the ALB: set asg_domain_name, and asg_route53_zone_id (a DNS-validated certificate) or asg_certificate_arn."
+  }
+
+  # Instances come and go: the database must outlive them (RDS), not live on one of them.
+  validation {
+    condition     = var.app_scaling != "asg" || var.database_mode == "managed"
+    error_message = "app_scaling = \"asg\" needs database_mode = \"managed\" (RDS)."
+  }
+
+  validation {
+    condition     = var.app_scaling != "asg" || (var.asg_min_size <= var.asg_desired_capacity && var.asg_desired_capacity <= var.asg_max_size && var.asg_min_size >= 1 && var.asg_max_size <= 50)
+    error_message = "Auto Scaling sizes must satisfy 1 <= asg_min_size <= asg_desired_capacity <= asg_max_size <= 50."
+  }
+}
+
+variable "asg_domain_name" {
+  description = "Name the elastic tier answers to (its certificate's name), e.g. \"links.example.com\"; required when app_scaling = \"asg\"."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.asg_domain_name == null || can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", coalesce(var.asg_domain_name, "x.example")))
+    error_message = "asg_domain_name must be a lowercase DNS name such as links.example.com."
+  }
+}
+
+variable "asg_route53_zone_id" {
+  description = "Route 53 zone of asg_domain_name: a DNS-validated ACM certificate is requested. Null: give asg_certificate_arn."
+  type        = string
+  default     = null
+}
+
+variable "asg_certificate_arn" {
+  description = "ACM certificate (issued or imported) for asg_domain_name when there is no asg_route53_zone_id."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.asg_certificate_arn == null || can(regex("^arn:aws[a-z-]*:acm:", coalesce(var.asg_certificate_arn, "arn:aws:acm:")))
+    error_message = "asg_certificate_arn must be an ACM certificate ARN (arn:aws:acm:...)."
+  }
+}
+
+variable "asg_min_size" {
+  description = "Fewest app instances the Auto Scaling group keeps."
+  type        = number
+  default     = 2
+}
+
+variable "asg_desired_capacity" {
+  description = "App instances at creation; the scaling policy moves it afterwards."
+  type        = number
+  default     = 2
+}
+
+variable "asg_max_size" {
+  description = "Most app instances the group may launch (the cost ceiling)."
+  type        = number
+  default     = 6
+}
+
+variable "asg_target_requests_per_instance" {
+  description = "Target tracking: ALB requests per instance per minute the group steers towards."
+  type        = number
+  default     = 1000
+}
+
+variable "asg_min_healthy_percentage" {
+  description = "Share of the group that stays in service while a release rolls (instance refresh)."
+  type        = number
+  default     = 90
+}
+
+variable "asg_instance_warmup_seconds" {
+  description = "Seconds a new instance needs to boot, install the release and pass /readyz."
+  type        = number
+  default     = 300
+}
+
+variable "alb_deletion_protection" {
+  description = "Refuse to delete the ALB (set false before destroying an environment)."
+  type        = bool
+  default     = true
+}
+
+variable "alb_access_logs_bucket" {
+  description = "S3 bucket for the ALB's access logs (its policy must admit the region's ELB account), or null."
+  type        = string
+  default     = null
+}
+
+variable "release_bucket_force_destroy" {
+  description = "Let destroy empty the release bucket (throwaway environments only)."
+  type        = bool
+  default     = false
+}

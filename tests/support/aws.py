@@ -31,7 +31,8 @@ MOTO_REQUIREMENTS = HERE / "requirements-moto.txt"
 REGION = "us-east-1"
 
 # AWS services the root module calls; each is pointed at the aws.
-SERVICES = ("ec2", "iam", "sts", "kms", "logs", "rds", "elasticache", "secretsmanager")
+SERVICES = ("ec2", "iam", "sts", "kms", "logs", "rds", "elasticache", "secretsmanager",
+            "elbv2", "autoscaling", "acm", "route53", "s3", "ssm")  # fmt: skip
 
 
 # ------------------------------------------------------------------ tools
@@ -100,6 +101,8 @@ def moto_server() -> Iterator[str]:
     with log.open("w") as log_file:
         process = subprocess.Popen(
             [str(venv / "bin/moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+            # A requested ACM certificate turns ISSUED after this many seconds (moto's default: 60).
+            env={**os.environ, "MOTO_ACM_VALIDATION_WAIT": "2"},
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
@@ -133,6 +136,8 @@ provider "aws" {{
   skip_metadata_api_check     = true
   skip_region_validation      = true
   max_retries                 = {max_retries}
+  # moto serves every bucket under its one endpoint, not as <bucket>.<endpoint>.
+  s3_use_path_style           = true
   endpoints {{
 {endpoints}
   }}
@@ -177,10 +182,10 @@ def ssh_public_key(tmp: Path) -> str:
     return (tmp / "id_ed25519.pub").read_text().strip()
 
 
-def aws_query(endpoint: str, command: str) -> Any:
-    """Run aws_probe.py COMMAND in the moto venv against the emulator; returns its JSON."""
+def aws_query(endpoint: str, command: str, *args: str) -> Any:
+    """Run aws_probe.py COMMAND [ARG...] in the moto venv against the emulator; returns its JSON."""
     python = tool_venv("moto", MOTO_REQUIREMENTS) / "bin" / "python"
-    probe = [str(python), str(HERE / "aws_probe.py"), endpoint, command]
+    probe = [str(python), str(HERE / "aws_probe.py"), endpoint, command, *args]
     return json.loads(run(probe, env=terraform_env(), timeout=120).stdout)
 
 

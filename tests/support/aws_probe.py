@@ -1,6 +1,7 @@
 """Look at the emulated AWS with boto3; run inside the moto venv, prints one JSON document.
 
-python aws_probe.py ENDPOINT leftovers | first-ami | snapshot
+python aws_probe.py ENDPOINT leftovers | first-ami | snapshot | scaling-snapshot PREFIX |
+    create-zone DOMAIN | delete-zone ZONE_ID
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 import boto3
 
-ENDPOINT, COMMAND = sys.argv[1], sys.argv[2]
+ENDPOINT, COMMAND, ARGS = sys.argv[1], sys.argv[2], sys.argv[3:]
 
 
 def client(name: str) -> Any:
@@ -80,6 +81,28 @@ def leftovers() -> dict[str, list[str]]:
             g["logGroupName"] for g in client("logs").describe_log_groups()["logGroups"]
         ],
         "kms_keys": customer_kms_keys(),
+        # The elastic app tier (app_scaling = "asg").
+        "buckets": [b["Name"] for b in client("s3").list_buckets().get("Buckets", [])],
+        "load_balancers": [
+            lb["LoadBalancerName"]
+            for lb in client("elbv2").describe_load_balancers()["LoadBalancers"]
+        ],
+        "target_groups": [
+            tg["TargetGroupName"] for tg in client("elbv2").describe_target_groups()["TargetGroups"]
+        ],
+        "auto_scaling_groups": [
+            g["AutoScalingGroupName"]
+            for g in client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
+        ],
+        "launch_templates": [
+            t["LaunchTemplateName"] for t in ec2.describe_launch_templates()["LaunchTemplates"]
+        ],
+        "certificates": [
+            c["CertificateArn"] for c in client("acm").list_certificates()["CertificateSummaryList"]
+        ],
+        "parameters": [
+            p["Name"] for p in client("ssm").describe_parameters().get("Parameters", [])
+        ],
     }
     return {kind: names for kind, names in left.items() if names}
 
@@ -150,4 +173,136 @@ def snapshot() -> dict[str, Any]:
     }
 
 
-print(json.dumps({"leftovers": leftovers, "first-ami": first_ami, "snapshot": snapshot}[COMMAND]()))
+def tag(resource: dict[str, Any], key: str) -> str | None:
+    return {t["Key"]: t["Value"] for t in resource.get("Tags", [])}.get(key)
+
+
+def scaling_snapshot(prefix: str) -> dict[str, Any]:
+    """The elastic app tier as AWS reports it, for the asg-mode tests to check."""
+    ec2, elbv2, autoscaling, s3 = (
+        client("ec2"),
+        client("elbv2"),
+        client("autoscaling"),
+        client("s3"),
+    )
+    [group] = autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]
+    policies = autoscaling.describe_policies(AutoScalingGroupName=group["AutoScalingGroupName"])
+    [lb] = elbv2.describe_load_balancers()["LoadBalancers"]
+    lb_attributes = {
+        a["Key"]: a["Value"]
+        for a in elbv2.describe_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"])[
+            "Attributes"
+        ]
+    }
+    listeners = elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+    [target_group] = elbv2.describe_target_groups()["TargetGroups"]
+    template_id = group["LaunchTemplate"]["LaunchTemplateId"]
+    [version] = ec2.describe_launch_template_versions(
+        LaunchTemplateId=template_id, Versions=["$Latest"]
+    )["LaunchTemplateVersions"]
+    [bucket] = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    public_access = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    ssm = client("ssm")
+    # Ten parameters a page: read them all.
+    pages = ssm.get_paginator("get_parameters_by_path").paginate(
+        Path=prefix, Recursive=True, WithDecryption=True
+    )
+    parameters = [p for page in pages for p in page["Parameters"]]
+    certificates = [
+        client("acm").describe_certificate(CertificateArn=c["CertificateArn"])["Certificate"]
+        for c in client("acm").list_certificates()["CertificateSummaryList"]
+    ]
+    subnets = ec2.describe_subnets(SubnetIds=group["VPCZoneIdentifier"].split(","))["Subnets"]
+    lb_subnets = ec2.describe_subnets(SubnetIds=[z["SubnetId"] for z in lb["AvailabilityZones"]])[
+        "Subnets"
+    ]
+    return {
+        "group": {
+            "min": group["MinSize"],
+            "max": group["MaxSize"],
+            "desired": group["DesiredCapacity"],
+            "health_check_type": group.get("HealthCheckType"),
+            "target_groups": group.get("TargetGroupARNs", []),
+            "instances": len(group["Instances"]),
+            "subnet_tiers": [tag(s, "Tier") for s in subnets],
+        },
+        "policies": [
+            {
+                "type": p.get("PolicyType"),
+                "metric": p.get("TargetTrackingConfiguration", {})
+                .get("PredefinedMetricSpecification", {})
+                .get("PredefinedMetricType"),
+                "target": p.get("TargetTrackingConfiguration", {}).get("TargetValue"),
+            }
+            for p in policies["ScalingPolicies"]
+        ],
+        "load_balancer": {
+            # moto leaves Scheme out of its answer when the request did not name it.
+            "scheme": lb.get("Scheme"),
+            "type": lb.get("Type"),
+            "subnet_tiers": [tag(s, "Tier") for s in lb_subnets],
+            "attributes": lb_attributes,
+        },
+        "listeners": [
+            {
+                "port": listener["Port"],
+                "protocol": listener["Protocol"],
+                "certificates": [c["CertificateArn"] for c in listener.get("Certificates", [])],
+                "ssl_policy": listener.get("SslPolicy"),
+                "action": listener["DefaultActions"][0].get("Type"),
+                "redirect": listener["DefaultActions"][0].get("RedirectConfig"),
+            }
+            for listener in listeners
+        ],
+        "target_group": {
+            "arn": target_group["TargetGroupArn"],
+            "port": target_group.get("Port"),
+            "protocol": target_group.get("Protocol"),
+            "health_path": target_group.get("HealthCheckPath"),
+        },
+        "launch_template": {
+            "metadata": version["LaunchTemplateData"].get("MetadataOptions", {}),
+            "volumes": [
+                m.get("Ebs", {})
+                for m in version["LaunchTemplateData"].get("BlockDeviceMappings", [])
+            ],
+            "profile": version["LaunchTemplateData"].get("IamInstanceProfile", {}),
+            "user_data": version["LaunchTemplateData"].get("UserData", ""),
+        },
+        "bucket": {
+            "name": bucket,
+            "versioning": s3.get_bucket_versioning(Bucket=bucket).get("Status"),
+            "public_access_block": public_access,
+            "encryption": encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"],
+        },
+        "parameters": {p["Name"]: {"type": p["Type"], "value": p["Value"]} for p in parameters},
+        "certificates": [
+            {"arn": c["CertificateArn"], "domain": c["DomainName"], "status": c["Status"]}
+            for c in certificates
+        ],
+    }
+
+
+def create_zone(domain: str) -> str:
+    zone = client("route53").create_hosted_zone(Name=domain, CallerReference=domain)
+    return zone["HostedZone"]["Id"].split("/")[-1]
+
+
+def delete_zone(zone_id: str) -> str:
+    route53 = client("route53")
+    records = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+    left = [r["Name"] for r in records if r["Type"] not in ("SOA", "NS")]
+    route53.delete_hosted_zone(Id=zone_id)
+    return ",".join(left)
+
+
+COMMANDS = {
+    "leftovers": leftovers,
+    "first-ami": first_ami,
+    "snapshot": snapshot,
+    "scaling-snapshot": scaling_snapshot,
+    "create-zone": create_zone,
+    "delete-zone": delete_zone,
+}
+print(json.dumps(COMMANDS[COMMAND](*ARGS)))

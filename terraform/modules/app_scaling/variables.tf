@@ -1,0 +1,176 @@
+# ------------------------------------------------------------------ where
+variable "name" {
+  description = "Prefix for every resource name."
+  type        = string
+}
+
+variable "tags" {
+  description = "Extra tags for every resource."
+  type        = map(string)
+  default     = {}
+}
+
+variable "vpc_id" {
+  description = "VPC the load balancer and the instances live in."
+  type        = string
+}
+
+variable "public_subnet_ids" {
+  description = "Public subnets of the ALB (at least two AZs)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.public_subnet_ids) >= 2
+    error_message = "public_subnet_ids must list at least two subnets (an ALB spans two AZs or more)."
+  }
+}
+
+variable "app_subnet_ids" {
+  description = "Private subnets the Auto Scaling group launches into."
+  type        = list(string)
+}
+
+variable "app_security_group_id" {
+  description = "The app tier's security group (PostgreSQL and Redis accept connections from it)."
+  type        = string
+}
+
+# ------------------------------------------------------------------ instances
+variable "ami_id" {
+  description = "AMI of the app instances (Debian 12: the Ansible roles expect it)."
+  type        = string
+}
+
+variable "instance_type" {
+  description = "Instance type of the app instances."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "KMS key for the root volumes, the release bucket and the SecureString parameters."
+  type        = string
+}
+
+variable "root_volume_size_gb" {
+  description = "Root volume size of each instance."
+  type        = number
+  default     = 16
+}
+
+variable "detailed_monitoring" {
+  description = "One-minute CloudWatch metrics for every instance."
+  type        = bool
+  default     = true
+}
+
+# ------------------------------------------------------------------ scaling
+variable "min_size" {
+  description = "Fewest instances the group keeps."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.min_size >= 1
+    error_message = "min_size must be at least 1."
+  }
+}
+
+variable "desired_capacity" {
+  description = "Instances at creation (the scaling policy moves it between min_size and max_size afterwards)."
+  type        = number
+  default     = 2
+}
+
+variable "max_size" {
+  description = "Most instances the group may launch (the cost ceiling)."
+  type        = number
+  default     = 6
+
+  validation {
+    condition     = var.max_size >= 1 && var.max_size <= 50
+    error_message = "max_size must be between 1 and 50."
+  }
+}
+
+variable "target_requests_per_instance" {
+  description = "Target-tracking value: ALB requests per instance per minute the group steers towards."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.target_requests_per_instance > 0
+    error_message = "target_requests_per_instance must be positive."
+  }
+}
+
+variable "min_healthy_percentage" {
+  description = "Instance refresh: share of the group that stays in service while a release rolls."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.min_healthy_percentage >= 0 && var.min_healthy_percentage <= 100
+    error_message = "min_healthy_percentage must be between 0 and 100."
+  }
+}
+
+variable "instance_warmup_seconds" {
+  description = "Seconds a new instance needs to boot, fetch the release and pass /readyz (refresh and scaling wait this long)."
+  type        = number
+  default     = 300
+}
+
+# ------------------------------------------------------------------ load balancer and TLS
+variable "domain_name" {
+  description = "Name the service answers to (the certificate's name), e.g. \"links.example.com\"."
+  type        = string
+}
+
+variable "route53_zone_id" {
+  description = "Route 53 hosted zone of domain_name: a DNS-validated ACM certificate is requested. Null: use certificate_arn."
+  type        = string
+  default     = null
+}
+
+variable "certificate_arn" {
+  description = "ARN of an ACM certificate already issued or imported for domain_name (when no route53_zone_id)."
+  type        = string
+  default     = null
+}
+
+variable "ssl_policy" {
+  description = "TLS policy of the HTTPS listener (TLS 1.2 and 1.3 only)."
+  type        = string
+  default     = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+}
+
+variable "deletion_protection" {
+  description = "Refuse to delete the ALB (set false before destroying an environment)."
+  type        = bool
+  default     = true
+}
+
+variable "access_logs_bucket" {
+  description = "S3 bucket for the ALB's access logs (its policy must let ELB write), or null for none."
+  type        = string
+  default     = null
+}
+
+# ------------------------------------------------------------------ the app's settings
+variable "release_bucket_force_destroy" {
+  description = "Let destroy empty the release bucket (throwaway environments only)."
+  type        = bool
+  default     = false
+}
+
+variable "app_environment" {
+  description = "Non-secret settings written to the instances' boot configuration (database and Redis endpoints, names)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "db_secret_arn" {
+  description = "Secrets Manager ARN of the RDS-managed master password the instances read at boot, or null."
+  type        = string
+  default     = null
+}

@@ -1,0 +1,173 @@
+"""The elastic app tier (app_scaling = "asg") against an emulated AWS (moto on loopback).
+
+One apply of the root module in the asg mode, everything read back with boto3 (launch template,
+group, scaling policy, ALB, listeners, target group, certificate, bucket, parameters), then destroy
+and a sweep that finds nothing left.
+What moto cannot show: instances that boot (user data is stored, never run), health checks that
+call /readyz, scaling that reacts to load, an instance refresh that replaces instances, ACM that
+checks the DNS record (it issues after a delay whatever the zone holds), and ElastiCache, which it
+fails to read back (Redis runs on EC2 here, as in the fixed mode's emulated apply).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+from tests.support import aws
+from tests.support.procs import run
+
+DOMAIN = "links.example.test"
+PREFIX = "/flaskmt-test/app"
+
+
+def _workdir(tmp_path: Path, endpoint: str, plugin_dir: Path, variables: dict) -> Path:
+    workdir = aws.copy_module(aws.TERRAFORM_SRC, tmp_path / "terraform")
+    aws.write_override(workdir, endpoint)
+    aws.write_var_file(workdir / "aws.tfvars.json", variables)
+    aws.terraform(workdir, "init", "-input=false", f"-plugin-dir={plugin_dir}")
+    return workdir
+
+
+def _asg_vars(ssh_public_key: str, ami_id: str, **overrides: object) -> dict[str, object]:
+    return aws.emulator_vars(
+        ssh_public_key,
+        ami_id,
+        app_scaling="asg",
+        asg_domain_name=DOMAIN,
+        asg_min_size=1,
+        asg_desired_capacity=2,
+        asg_max_size=4,
+        asg_target_requests_per_instance=500,
+        asg_min_healthy_percentage=50,
+        alb_deletion_protection=False,
+        release_bucket_force_destroy=True,
+        **overrides,
+    )
+
+
+def test_asg_mode_refuses_incomplete_settings(
+    tmp_path: Path, aws_endpoint: str, plugin_dir: Path, ssh_public_key: str
+) -> None:
+    variables = {
+        **_asg_vars(ssh_public_key, "ami-12345678"),
+        "asg_domain_name": None,
+        "database_mode": "ec2",
+        "asg_desired_capacity": 9,
+    }
+    workdir = _workdir(tmp_path, aws_endpoint, plugin_dir, variables)
+    result = aws.terraform(
+        workdir, "plan", "-no-color", "-input=false", "-var-file=aws.tfvars.json", check=False
+    )
+    assert result.returncode == 1
+    errors = " ".join(result.stderr.split())
+    for message in (
+        "serves HTTPS on the ALB: set asg_domain_name",
+        'needs database_mode = "managed"',
+        "asg_min_size <= asg_desired_capacity <= asg_max_size",
+    ):
+        assert message in errors
+
+    aws.write_var_file(workdir / "aws.tfvars.json", {**variables, "app_scaling": "elastic"})
+    result = aws.terraform(
+        workdir, "plan", "-no-color", "-input=false", "-var-file=aws.tfvars.json", check=False
+    )
+    assert result.returncode == 1
+    assert 'app_scaling must be "fixed" or "asg"' in " ".join(result.stderr.split())
+
+
+def test_asg_mode_applies_reads_back_and_destroys(
+    tmp_path: Path, aws_endpoint: str, plugin_dir: Path, ssh_public_key: str
+) -> None:
+    zone_id = aws.aws_query(aws_endpoint, "create-zone", DOMAIN)
+    variables = _asg_vars(ssh_public_key, aws.first_ami(aws_endpoint), asg_route53_zone_id=zone_id)
+    workdir = _workdir(tmp_path, aws_endpoint, plugin_dir, variables)
+    apply = ("-input=false", "-auto-approve", "-var-file=aws.tfvars.json")
+    try:
+        aws.terraform(workdir, "apply", *apply, timeout=900)
+        outputs = {
+            key: value["value"]
+            for key, value in json.loads(aws.terraform(workdir, "output", "-json").stdout).items()
+        }
+        snap = aws.aws_query(aws_endpoint, "scaling-snapshot", PREFIX)
+        print(json.dumps(snap, indent=1))  # shown when an assertion below fails
+        fixed = aws.aws_query(aws_endpoint, "snapshot")
+        state = (workdir / "terraform.tfstate").read_text()
+    finally:
+        aws.terraform(workdir, "destroy", *apply, timeout=900)
+
+    # The fixed tier is off: no nginx or app instances of its own, only bastion and Redis host.
+    assert sorted(i["role"] for i in fixed["instances"] if i["role"] != "app") == [
+        "bastion",
+        "cache",
+    ]
+    assert outputs["public_url"] == f"https://{DOMAIN}"
+    assert outputs["lb_hosts"] == {} and outputs["app_hosts"] == {}
+    scaling = outputs["app_scaling"]
+    assert scaling["ssm_prefix"] == PREFIX
+    assert scaling["release_bucket"] == snap["bucket"]["name"]
+
+    group = snap["group"]
+    assert (group["min"], group["desired"], group["max"]) == (1, 2, 4)
+    assert group["health_check_type"] == "ELB"
+    assert group["target_groups"] == [snap["target_group"]["arn"]]
+    assert group["instances"] == 2
+    assert group["subnet_tiers"] == ["app", "app"]
+    assert snap["policies"] == [
+        {"type": "TargetTrackingScaling", "metric": "ALBRequestCountPerTarget", "target": 500.0}
+    ]
+
+    lb = snap["load_balancer"]
+    # Internet-facing: in the public subnets (moto omits Scheme when the request did not name it).
+    assert lb["type"] == "application" and lb["scheme"] in ("internet-facing", None)
+    assert lb["subnet_tiers"] == ["public", "public"]
+    assert lb["attributes"]["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    assert lb["attributes"]["deletion_protection.enabled"] == "false"
+    [certificate] = snap["certificates"]
+    assert (certificate["domain"], certificate["status"]) == (DOMAIN, "ISSUED")
+    listeners = {listener["port"]: listener for listener in snap["listeners"]}
+    assert listeners[443]["protocol"] == "HTTPS"
+    assert listeners[443]["certificates"] == [certificate["arn"]]
+    assert listeners[443]["ssl_policy"].startswith("ELBSecurityPolicy-TLS13")
+    assert listeners[443]["action"] == "forward"
+    assert listeners[80]["action"] == "redirect"
+    assert listeners[80]["redirect"]["Protocol"] == "HTTPS"
+    assert listeners[80]["redirect"]["StatusCode"] == "HTTP_301"
+    assert snap["target_group"]["health_path"] == "/readyz"
+    assert (snap["target_group"]["protocol"], snap["target_group"]["port"]) == ("HTTP", 80)
+
+    template = snap["launch_template"]
+    assert template["metadata"]["HttpTokens"] == "required"
+    assert [v["Encrypted"] for v in template["volumes"]] == [True]
+    assert template["profile"]["Arn"].endswith(":instance-profile/flaskmt-test-asg-instance")
+    user_data = base64.b64decode(template["user_data"]).decode()
+    assert f'SSM_PREFIX="{PREFIX}"' in user_data
+    assert f'BUCKET="{snap["bucket"]["name"]}"' in user_data
+    assert "asg-instance.yml -c local" in user_data
+    # The rendered script is valid bash (Terraform's template escapes left none of ours broken).
+    syntax = run(["bash", "-n"], input=user_data, check=False)
+    assert syntax.returncode == 0, syntax.stderr
+
+    bucket = snap["bucket"]
+    assert bucket["versioning"] == "Enabled"
+    assert all(bucket["public_access_block"].values())
+    assert bucket["encryption"]["SSEAlgorithm"] == "aws:kms"
+
+    parameters = snap["parameters"]
+    assert parameters[f"{PREFIX}/release"]["value"] == "none"
+    assert {name.rsplit("/", 1)[1] for name in parameters if "/env/" in name} == {
+        "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "REDIS_HOST", "REDIS_PORT", "REDIS_TLS",
+        "PUBLIC_BASE_URL", "ALLOWED_HOSTS", "DB_SECRET_ARN", "VPC_CIDR",
+    }  # fmt: skip
+    assert parameters[f"{PREFIX}/env/PUBLIC_BASE_URL"]["value"] == f"https://{DOMAIN}"
+    assert {p["type"] for p in parameters.values()} == {"SecureString"}
+    # Secrets stay out of Terraform: none is a parameter it wrote, none is in the user data or
+    # in the state (the RDS password lives in Secrets Manager, generated by RDS).
+    assert not [name for name in parameters if "/secret/" in name]
+    [password] = fixed["secrets"]
+    assert password not in user_data and password not in state
+
+    # The sweep: nothing of the apply is left, and the validation record went with the certificate.
+    assert aws.leftovers(aws_endpoint) == {}
+    assert aws.aws_query(aws_endpoint, "delete-zone", zone_id) == ""
