@@ -1,8 +1,22 @@
 # Everything `python -m deploy inventory` needs to write the Ansible inventory, and nothing secret.
 
 output "public_url" {
-  description = "URL of the app through the first load balancer."
-  value       = "http://${module.lb.public_ips[0]}"
+  description = "HTTPS URL of the app: the domain, else the first load balancer's address."
+  value       = var.domain != "" ? "https://${var.domain}" : "https://${module.lb.public_ips[0]}"
+}
+
+output "tls" {
+  description = "How nginx gets its certificate: acme for the domain, else self_signed from the project CA (trust its ca.pem)."
+  value = {
+    mode       = var.domain != "" ? "acme" : "self_signed"
+    domain     = var.domain
+    acme_email = var.acme_email
+  }
+}
+
+output "dns_records" {
+  description = "The DNS records to create for the domain (A records to the load balancers) before provisioning; empty without a domain. Terraform made them when route53_zone_id is set."
+  value       = var.domain == "" ? [] : [for ip in module.lb.public_ips : { name = var.domain, type = "A", value = ip }]
 }
 
 output "ssh_user" {
