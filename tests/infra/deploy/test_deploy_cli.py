@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from tests.support import aws
+from tests.support.certs import server_certificate
 from tests.support.need import need
-from tests.support.procs import run
 
 
 def sample_outputs(database_mode: str = "ec2", cache_mode: str = "ec2") -> dict:
@@ -448,16 +448,9 @@ def stand_in_app() -> Iterator[tuple[str, type[_App]]]:
 def tls_stand_in_app(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The stand-in over HTTPS with a certificate for 127.0.0.1 from a throwaway CA."""
     need(shutil.which("openssl") is not None, "openssl makes the test certificates")
-    ca_key, ca, key, cert = (tmp_path / n for n in ("ca.key", "ca.pem", "key.pem", "cert.pem"))
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    run(["openssl", "req", "-x509", *ec, "-days", "1", "-subj", "/CN=test CA",
-         "-keyout", str(ca_key), "-out", str(ca)])  # fmt: skip
-    run(["openssl", "req", "-x509", *ec, "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-addext", "basicConstraints=CA:FALSE",
-         "-CA", str(ca), "-CAkey", str(ca_key),
-         "-keyout", str(key), "-out", str(cert)])  # fmt: skip
-    server = _serve(type("App", (_App,), {"links": {}}), (cert, key))
-    yield f"https://127.0.0.1:{server.server_address[1]}", ca
+    tls = server_certificate(tmp_path, "stand-in", "127.0.0.1")
+    server = _serve(type("App", (_App,), {"links": {}}), (tls.cert, tls.key))
+    yield f"https://127.0.0.1:{server.server_address[1]}", tls.ca
     server.shutdown()
     server.server_close()
 
