@@ -126,6 +126,11 @@ def acme_lb(engine_ready: None, ansible_bin: Path, workdir: Path) -> Iterator[Ac
                     "nginx_acme_directory_url": pebble.directory_url,
                     "nginx_acme_email": f"ops@{DOMAIN}",
                     "nginx_acme_ca_bundle": WFE_CA_ON_HOST,
+                    # the common role's firewall as group_vars opens it on a load balancer
+                    "common_firewall_allow": [
+                        {"name": "http", "port": 80, "sources": ["0.0.0.0/0"]},
+                        {"name": "https", "port": 443, "sources": ["0.0.0.0/0"]},
+                    ],
                 },
             )
         )
