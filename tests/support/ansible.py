@@ -87,7 +87,8 @@ class Runner:
     workdir: Path
     extra_args: tuple[str, ...] = ()
 
-    def run(self, playbook: str, *args: str, label: str, timeout: float = 1200) -> PlaybookRun:
+    # bounded, yet with room for a fresh provisioning while other jobs load the 2 shared cores
+    def run(self, playbook: str, *args: str, label: str, timeout: float = 1800) -> PlaybookRun:
         """Run one playbook; the label names the log file and the printed phase time."""
         log = self.workdir / (re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-") + ".log")
         start = time.monotonic()

@@ -17,7 +17,7 @@ from tests.support.web import create_link, follow, static_file
 GROUPS = {"lb": ["aio"], "app": ["aio"], "db": ["aio"], "cache": ["aio"]}
 
 # setup of the module fixture counts into the first test (slow on 2 shared cores)
-pytestmark = pytest.mark.timeout(1800)
+pytestmark = pytest.mark.timeout(2700)
 
 
 @dataclass

@@ -29,7 +29,7 @@ GROUPS = {"lb": ["lb"], "app": ["app1", "app2"], "db": ["db"], "cache": ["cache"
 SOURCE_PATHS = ("app", "migrations", "alembic.ini", "gunicorn.conf.py", "requirements.txt", "nginx")
 
 # setup of the module fixture counts into the first test (slow on 2 shared cores)
-pytestmark = pytest.mark.timeout(2700)
+pytestmark = pytest.mark.timeout(3600)
 
 
 @dataclass
