@@ -103,6 +103,13 @@ resource "aws_route53_record" "site" {
   type    = "A"
   ttl     = 300
   records = module.lb.public_ips
+
+  lifecycle {
+    precondition {
+      condition     = var.domain != ""
+      error_message = "route53_zone_id is set but domain is empty: name the record to create."
+    }
+  }
 }
 
 # 5. App: N gunicorn instances spread over the AZs' private app subnets.

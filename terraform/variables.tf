@@ -90,8 +90,8 @@ variable "route53_zone_id" {
   default     = null
 
   validation {
-    condition     = var.route53_zone_id == null || (var.domain != "" && can(regex("^Z[A-Z0-9]{1,31}$", coalesce(var.route53_zone_id, "-"))))
-    error_message = "route53_zone_id must be a hosted zone ID such as Z0123456789ABCDEFGHIJ, and needs domain to be set."
+    condition     = var.route53_zone_id == null || can(regex("^Z[A-Z0-9]{1,31}$", coalesce(var.route53_zone_id, "-")))
+    error_message = "route53_zone_id must be a hosted zone ID such as Z0123456789ABCDEFGHIJ."
   }
 }
 
