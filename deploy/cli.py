@@ -171,7 +171,7 @@ def _ca_file(args: argparse.Namespace, outputs: dict | None) -> str | None:
             raise DeployError(f"--ca-file {path} does not exist")
         return str(path)
     # Without a domain Ansible's nginx role signs the certificate with the project CA, which
-    # lives on this machine (ansible/group_vars/all/main.yml: nginx_tls_ca_dir).
+    # lives on this machine (the nginx role's nginx_tls_ca_dir default).
     if outputs and (outputs.get("tls") or {}).get("mode") == "self_signed":
         return str(PROJECT_CA_FILE)
     return None
