@@ -24,6 +24,8 @@ from deploy.smoke import run_smoke_test
 from deploy.varfile import check_var_file
 
 REPO = Path(__file__).resolve().parent.parent
+# The project CA's certificate where Ansible keeps it by default (nginx_tls_mode self_signed).
+PROJECT_CA_FILE = Path.home() / ".local/share/flask-multitier/ca/ca.pem"
 
 
 def _positive_int(text: str) -> int:
@@ -213,6 +215,11 @@ def _parser() -> argparse.ArgumentParser:
         default=30,
         help="readiness polls, 2 s apart (default: 30)",
     )
+    smoke.add_argument(
+        "--ca-file",
+        help="trust only this CA for HTTPS (default: the system's CAs, or the project CA's "
+        f"ca.pem, {PROJECT_CA_FILE}, when the Terraform outputs say self_signed)",
+    )
     down = _command(
         sub,
         "down",
@@ -269,13 +276,28 @@ def cmd_provision(args: argparse.Namespace) -> None:
     run_playbook(REPO / "ansible/site.yml", args.inventory, extra, args.ansible_playbook)
 
 
-def cmd_smoke(args: argparse.Namespace, url: str | None = None) -> None:
-    url = (
-        url
-        or getattr(args, "url", None)
-        or _runner(args, need_var_file=False).outputs()["public_url"]
+def _ca_file(args: argparse.Namespace, outputs: dict | None) -> str | None:
+    explicit = getattr(args, "ca_file", None)
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise DeployError(f"--ca-file {path} does not exist")
+        return str(path)
+    # Without a domain Ansible's nginx role signs the certificate with the project CA, which
+    # lives on this machine (the nginx role's nginx_tls_ca_dir default).
+    if outputs and (outputs.get("tls") or {}).get("mode") == "self_signed":
+        return str(PROJECT_CA_FILE)
+    return None
+
+
+def cmd_smoke(args: argparse.Namespace, outputs: dict | None = None) -> None:
+    url = getattr(args, "url", None) if outputs is None else None
+    if not url:
+        outputs = outputs or _runner(args, need_var_file=False).outputs()
+        url = outputs["public_url"]
+    result = run_smoke_test(
+        url, attempts=getattr(args, "attempts", 30), ca_file=_ca_file(args, outputs)
     )
-    result = run_smoke_test(url, attempts=getattr(args, "attempts", 30))
     print(json.dumps(result, indent=2))
     _say(
         f"smoke test passed: {url} (link {result['code']} created by {result['created_by']}, "
@@ -295,7 +317,7 @@ def cmd_up(args: argparse.Namespace) -> None:
     _say("ansible-playbook site.yml")
     cmd_provision(args)
     _say(f"smoke test {outputs['public_url']}")
-    cmd_smoke(args, outputs["public_url"])
+    cmd_smoke(args, outputs)
 
 
 def cmd_down(args: argparse.Namespace) -> None:

@@ -95,6 +95,13 @@ def build_inventory(
         "deploy_database_mode": database["mode"],
         "deploy_cache_mode": cache["mode"],
     }
+    # HTTPS: with a domain nginx gets an ACME certificate for it; without, the nginx role's
+    # default (self_signed from the project CA) for the load balancers' addresses.
+    tls = outputs.get("tls") or {}
+    if tls.get("mode") == "acme":
+        all_vars["flaskmt_domain"] = tls["domain"]
+        all_vars["nginx_tls_mode"] = "acme"
+        all_vars["nginx_acme_email"] = tls.get("acme_email", "")
     if ssh_key:
         all_vars["ansible_ssh_private_key_file"] = ssh_key
     if database.get("secret_arn"):

@@ -95,6 +95,25 @@ module "lb" {
   detailed_monitoring  = var.detailed_monitoring
 }
 
+# The site's name points at the load balancers when Terraform manages its zone; else the
+# dns_records output says what to create by hand. ACME's HTTP-01 check needs it before Ansible runs.
+resource "aws_route53_record" "site" {
+  count = var.route53_zone_id != null ? 1 : 0
+
+  zone_id = var.route53_zone_id
+  name    = var.domain
+  type    = "A"
+  ttl     = 300
+  records = module.lb.public_ips
+
+  lifecycle {
+    precondition {
+      condition     = var.domain != ""
+      error_message = "route53_zone_id is set but domain is empty: name the record to create."
+    }
+  }
+}
+
 # 5. App: N gunicorn instances spread over the AZs' private app subnets.
 module "app" {
   source = "./modules/compute"

@@ -1,8 +1,22 @@
 # Everything `python -m deploy inventory` needs to write the Ansible inventory, and nothing secret.
 
 output "public_url" {
-  description = "URL of the app: the first nginx load balancer, or the ALB's HTTPS name in the asg mode."
-  value       = local.asg ? "https://${var.asg_domain_name}" : "http://${module.lb.public_ips[0]}"
+  description = "HTTPS URL of the app: the domain (the ALB's in the asg mode), else the first load balancer's address."
+  value       = local.asg ? "https://${var.asg_domain_name}" : (var.domain != "" ? "https://${var.domain}" : "https://${module.lb.public_ips[0]}")
+}
+
+output "tls" {
+  description = "How the certificate is got: acm at the ALB in the asg mode; else nginx's, acme for the domain or self_signed from the project CA (trust its ca.pem)."
+  value = {
+    mode       = local.asg ? "acm" : (var.domain != "" ? "acme" : "self_signed")
+    domain     = local.asg ? var.asg_domain_name : var.domain
+    acme_email = var.acme_email
+  }
+}
+
+output "dns_records" {
+  description = "The DNS records to create for the domain (A records to the load balancers) before provisioning; empty without a domain or in the asg mode (see the app_scaling output). Terraform made them when route53_zone_id is set."
+  value       = var.domain == "" || local.asg ? [] : [for ip in module.lb.public_ips : { name = var.domain, type = "A", value = ip }]
 }
 
 output "ssh_user" {

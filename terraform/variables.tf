@@ -61,6 +61,40 @@ variable "nat_gateway_mode" {
   }
 }
 
+# ------------------------------------------------------------------ HTTPS
+variable "domain" {
+  description = "Public DNS name of the site, e.g. \"links.example.com\". Set: nginx gets a certificate for it from an ACME CA (Let's Encrypt, HTTP-01), so its A record must point at the dns_records output (or give route53_zone_id) before provisioning. Empty: nginx serves a certificate from the project CA for the load balancers' addresses."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.domain == "" || can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$", var.domain))
+    error_message = "domain must be a lowercase DNS name such as links.example.com (no scheme, port or path), or empty."
+  }
+}
+
+variable "acme_email" {
+  description = "Contact address the ACME CA writes to about expiring certificates (only with domain); empty registers without one."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.acme_email == "" || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.acme_email))
+    error_message = "acme_email must be an e-mail address or empty."
+  }
+}
+
+variable "route53_zone_id" {
+  description = "Route 53 hosted zone holding domain: when set, Terraform creates domain's A record pointing at the load balancers. Null: you create the record yourself (see the dns_records output)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.route53_zone_id == null || can(regex("^Z[A-Z0-9]{1,31}$", coalesce(var.route53_zone_id, "-")))
+    error_message = "route53_zone_id must be a hosted zone ID such as Z0123456789ABCDEFGHIJ."
+  }
+}
+
 # ------------------------------------------------------------------ access
 variable "admin_cidrs" {
   description = "IPv4 ranges allowed to SSH to the bastion, e.g. [\"203.0.113.7/32\"]."

@@ -87,7 +87,8 @@ class Runner:
     workdir: Path
     extra_args: tuple[str, ...] = ()
 
-    def run(self, playbook: str, *args: str, label: str, timeout: float = 1200) -> PlaybookRun:
+    # bounded, yet with room for a fresh provisioning while other jobs load the 2 shared cores
+    def run(self, playbook: str, *args: str, label: str, timeout: float = 1800) -> PlaybookRun:
         """Run one playbook; the label names the log file and the printed phase time."""
         log = self.workdir / (re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-") + ".log")
         start = time.monotonic()
@@ -115,8 +116,9 @@ class Runner:
         return PlaybookRun(result.returncode, output, seconds, log)
 
 
-def write_vault(inventory_dir: Path, bin_dir: Path) -> tuple[Path, str]:
-    """group_vars/all/vault.yml from vault.example.yml with fresh values, encrypted."""
+def write_vault(inventory_dir: Path, bin_dir: Path) -> tuple[Path, dict[str, str]]:
+    """group_vars/all/vault.yml from vault.example.yml with fresh values, encrypted; returns the
+    vault password file and the values."""
     values = yaml.safe_load((ANSIBLE_DIR / "vault.example.yml").read_text())
     values = {name: secrets.token_hex(16) for name in values}
     vault = inventory_dir / "group_vars" / "all" / "vault.yml"
@@ -133,4 +135,4 @@ def write_vault(inventory_dir: Path, bin_dir: Path) -> tuple[Path, str]:
         capture_output=True,
     )  # fmt: skip
     assert vault.read_text().startswith("$ANSIBLE_VAULT;")
-    return password_file, values["vault_redis_password"]
+    return password_file, values

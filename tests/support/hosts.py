@@ -184,8 +184,10 @@ def boot_hosts(
         for name in names:
             container = f"{prefix}-{token}-{name}"
             hosts.containers[name] = container
+            # NET_ADMIN: a host's own firewall (nftables), as on a VM
             run(["podman", "run", "-d", "--name", container, "--hostname", name,
-                 "--network", network, "--systemd=always", IMAGE, "/sbin/init"])  # fmt: skip
+                 "--network", network, "--systemd=always", "--cap-add", "NET_ADMIN",
+                 IMAGE, "/sbin/init"])  # fmt: skip
             info = json.loads(run(["podman", "inspect", container]).stdout)[0]
             networks = info["NetworkSettings"]["Networks"]
             hosts.addresses[name] = networks[network]["IPAddress"]

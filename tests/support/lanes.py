@@ -22,6 +22,7 @@ GROUP_MINUTES = {
     "stack": 11.0,
     "integration": 3.0,
     "infra/ansible/test_ansible_all_in_one": 3.0,
+    "infra/ansible/test_ansible_acme": 3.0,
     "infra/docker": 3.0,
     "infra/deploy/test_deploy_emulated": 2.0,
     "infra/terraform/test_terraform_emulated": 2.0,

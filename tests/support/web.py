@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import secrets
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -13,17 +14,22 @@ import requests
 from tests.support.paths import REPO
 
 
-def create_link(base_url: str, target: str | None = None) -> tuple[str, str]:
-    """POST /api/links through nginx; returns (code, target)."""
+def create_link(
+    base_url: str, target: str | None = None, *, verify: bool | str = True
+) -> tuple[str, str]:
+    """POST /api/links through nginx; returns (code, target). `verify`: requests' TLS
+    verification (a CA file for a private CA)."""
     target = target or f"https://example.com/{secrets.token_hex(6)}"
-    response = requests.post(f"{base_url}/api/links", json={"url": target}, timeout=30)
+    response = requests.post(
+        f"{base_url}/api/links", json={"url": target}, timeout=30, verify=verify
+    )
     assert response.status_code == 201, (response.status_code, response.text[:500])
     return response.json()["code"], target
 
 
-def follow(base_url: str, code: str) -> requests.Response:
+def follow(base_url: str, code: str, *, verify: bool | str = True) -> requests.Response:
     """GET /<code> without following the redirect (the answer is the 302 itself)."""
-    return requests.get(f"{base_url}/{code}", allow_redirects=False, timeout=30)
+    return requests.get(f"{base_url}/{code}", allow_redirects=False, timeout=30, verify=verify)
 
 
 def static_file() -> str:
@@ -36,12 +42,14 @@ def static_file() -> str:
 @dataclass
 class Poller:
     """Polls GET /<code> once every `interval` s on a fresh connection; any answer but the
-    expected redirect, or any connection error, is recorded as a failure."""
+    expected redirect, or any connection error, is recorded as a failure. With `ca_file` it
+    speaks HTTPS and verifies the server's certificate against that CA (a TLS failure counts)."""
 
     host: str
     port: int
     code: str
     target: str
+    ca_file: str | None = None
     interval: float = 0.1
     max_requests: int = 20_000
     requests: int = 0
@@ -51,7 +59,14 @@ class Poller:
     _thread: threading.Thread | None = None
 
     def _once(self) -> None:
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        connection: http.client.HTTPConnection
+        if self.ca_file:
+            context = ssl.create_default_context(cafile=self.ca_file)
+            connection = http.client.HTTPSConnection(
+                self.host, self.port, timeout=10, context=context
+            )
+        else:
+            connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
         try:
             connection.request("GET", f"/{self.code}")
             response = connection.getresponse()

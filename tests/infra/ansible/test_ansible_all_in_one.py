@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from tests.support.web import create_link, follow, static_file
 GROUPS = {"lb": ["aio"], "app": ["aio"], "db": ["aio"], "cache": ["aio"]}
 
 # setup of the module fixture counts into the first test (slow on 2 shared cores)
-pytestmark = pytest.mark.timeout(1800)
+pytestmark = pytest.mark.timeout(2700)
 
 
 @dataclass
@@ -24,10 +25,12 @@ class AllInOne:
     hosts: Hosts
     runner: Runner
     first: PlaybookRun
+    # the project CA that self_signed made on the controller (the one file a person trusts)
+    ca_file: str
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.hosts.address('aio')}"
+        return f"https://{self.hosts.address('aio')}"
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +51,7 @@ def aio(engine_ready: None, ansible_bin: Path, workdir: Path) -> Iterator[AllInO
         runner = Runner(ansible_bin, inventory, workdir)
         first = runner.run("site.yml", label="all-in-one: site.yml on a fresh host")
         assert first.returncode == 0, first.tail()
-        yield AllInOne(hosts, runner, first)
+        yield AllInOne(hosts, runner, first, str(workdir / "secrets" / "ca" / "ca.pem"))
 
 
 def test_first_run_provisions_the_host(aio: AllInOne) -> None:
@@ -59,19 +62,52 @@ def test_first_run_provisions_the_host(aio: AllInOne) -> None:
 
 
 def test_a_link_is_created_and_followed_through_nginx(aio: AllInOne) -> None:
-    code, target = create_link(aio.base_url)
+    code, target = create_link(aio.base_url, verify=aio.ca_file)
 
-    response = follow(aio.base_url, code)
+    response = follow(aio.base_url, code, verify=aio.ca_file)
 
     assert response.status_code == 302
     assert response.headers["Location"] == target
     assert response.headers["X-Served-By"] == "aio"
-    assert requests.get(f"{aio.base_url}/readyz", timeout=30).status_code == 200
+    assert response.headers["Strict-Transport-Security"] == "max-age=63072000"
+    ready = requests.get(f"{aio.base_url}/readyz", timeout=30, verify=aio.ca_file)
+    assert ready.status_code == 200
+
+
+def test_plain_http_only_redirects_to_https_and_answers_the_health_path(aio: AllInOne) -> None:
+    address = aio.hosts.address("aio")
+
+    moved = requests.get(f"http://{address}/abc?x=1", allow_redirects=False, timeout=30)
+    health = requests.get(f"http://{address}/nginx-health", timeout=30)
+
+    assert moved.status_code == 301
+    assert moved.headers["Location"] == f"https://{address}/abc?x=1"
+    assert health.status_code == 200
+    assert health.json()["source"] == "nginx"
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_request_for_an_unknown_name_is_closed_unanswered(aio: AllInOne, scheme: str) -> None:
+    url = f"{scheme}://{aio.hosts.address('aio')}/"
+    known = requests.get(url, allow_redirects=False, timeout=30, verify=aio.ca_file)
+    assert known.status_code in {200, 301}
+
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url, headers={"Host": "attacker.example"}, allow_redirects=False,
+                     timeout=30, verify=aio.ca_file)  # fmt: skip
+
+
+def test_the_project_ca_stays_private_on_the_controller(aio: AllInOne) -> None:
+    ca_dir = Path(aio.ca_file).parent
+    assert stat.S_IMODE(ca_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((ca_dir / "ca.key").stat().st_mode) == 0o600
+    key = aio.hosts.ssh("aio", "sudo stat -c '%a %U' /etc/nginx/flask-multitier/tls/privkey.pem")
+    assert key.stdout.split() == ["600", "root"]
 
 
 def test_static_files_are_served_by_nginx_from_the_release(aio: AllInOne) -> None:
     path = static_file()
-    response = requests.get(f"{aio.base_url}/{path}", timeout=30)
+    response = requests.get(f"{aio.base_url}/{path}", timeout=30, verify=aio.ca_file)
     assert response.status_code == 200
     assert "X-Served-By" not in response.headers  # nginx answered, not the app
     root = aio.hosts.ssh("aio", "readlink -f /srv/flask-multitier/current").stdout.strip()

@@ -6,6 +6,7 @@ polling client that must see no failed request.
 
 from __future__ import annotations
 
+import base64
 import secrets
 import shutil
 import subprocess
@@ -28,7 +29,7 @@ GROUPS = {"lb": ["lb"], "app": ["app1", "app2"], "db": ["db"], "cache": ["cache"
 SOURCE_PATHS = ("app", "migrations", "alembic.ini", "gunicorn.conf.py", "requirements.txt", "nginx")
 
 # setup of the module fixture counts into the first test (slow on 2 shared cores)
-pytestmark = pytest.mark.timeout(2700)
+pytestmark = pytest.mark.timeout(3600)
 
 
 @dataclass
@@ -36,13 +37,15 @@ class Layered:
     hosts: Hosts
     runner: Runner
     first: PlaybookRun
-    redis_password: str
+    vault: dict[str, str]
     # the tree the hosts currently run (the rolling deploy test ships another one)
     source: Path
+    # the project CA that self_signed made on the controller
+    ca_file: str
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.hosts.address('lb')}"
+        return f"https://{self.hosts.address('lb')}"
 
     def source_vars(self) -> tuple[str, ...]:
         return ("-e", f"app_source_dir={self.source}", "-e", f"flaskmt_source_dir={self.source}")
@@ -66,10 +69,11 @@ def layered(engine_ready: None, ansible_bin: Path, workdir: Path) -> Iterator[La
     with boot_hosts(NAMES, prefix="fmt-lay") as hosts:
         inventory_dir = workdir / "inventory"
         inventory_dir.mkdir()
-        password_file, redis_password = write_vault(inventory_dir, ansible_bin)
+        password_file, vault = write_vault(inventory_dir, ansible_bin)
         variables = {
             "common_ca_certificates": extra_ca_certificates(),
             "app_archive_cache_dir": str(workdir / "releases"),
+            "nginx_tls_ca_dir": str(workdir / "ca"),
         }
         (inventory_dir / "hosts.yml").write_text(hosts.inventory(GROUPS, variables))
         runner = Runner(
@@ -78,7 +82,8 @@ def layered(engine_ready: None, ansible_bin: Path, workdir: Path) -> Iterator[La
             workdir,
             extra_args=("--vault-password-file", str(password_file)),
         )
-        state = Layered(hosts, runner, None, redis_password, REPO)  # type: ignore[arg-type]
+        ca_file = str(workdir / "ca" / "ca.pem")
+        state = Layered(hosts, runner, None, vault, REPO, ca_file)  # type: ignore[arg-type]
         state.first = runner.run(
             "site.yml", *state.source_vars(), label="layered: site.yml on 5 fresh hosts"
         )
@@ -96,9 +101,9 @@ def test_first_run_provisions_every_host(layered: Layered) -> None:
 
 
 def test_nginx_balances_a_followed_link_over_both_app_servers(layered: Layered) -> None:
-    code, target = create_link(layered.base_url)
+    code, target = create_link(layered.base_url, verify=layered.ca_file)
 
-    answers = [follow(layered.base_url, code) for _ in range(12)]
+    answers = [follow(layered.base_url, code, verify=layered.ca_file) for _ in range(12)]
 
     assert {r.status_code for r in answers} == {302}
     assert {r.headers["Location"] for r in answers} == {target}
@@ -106,12 +111,37 @@ def test_nginx_balances_a_followed_link_over_both_app_servers(layered: Layered) 
 
 
 def test_the_load_balancer_serves_static_files_itself(layered: Layered) -> None:
-    response = requests.get(f"{layered.base_url}/{static_file()}", timeout=30)
+    response = requests.get(
+        f"{layered.base_url}/{static_file()}", timeout=30, verify=layered.ca_file
+    )
     assert response.status_code == 200
     assert "X-Served-By" not in response.headers
 
 
-def test_database_and_cache_refuse_clients_that_are_not_app_servers(layered: Layered) -> None:
+def _connects(hosts: Hosts, source: str, target: str, port: int) -> bool:
+    """Whether `source` opens a TCP connection to `target`:`port` (the firewall's verdict)."""
+    probe = f"timeout 5 bash -c '</dev/tcp/{hosts.address(target)}/{port}' 2>/dev/null"
+    return hosts.ssh(source, probe).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("target", "port", "allowed", "refused"),
+    [
+        ("db", 5432, ["app1", "app2"], ["lb", "cache"]),
+        ("cache", 6379, ["app1", "app2"], ["lb", "db"]),
+        ("app1", 8000, ["lb"], ["app2", "db", "cache"]),
+        ("lb", 443, ["app1", "db", "cache"], []),
+    ],
+)
+def test_each_tier_port_is_open_to_its_peers_only(
+    layered: Layered, target: str, port: int, allowed: list[str], refused: list[str]
+) -> None:
+    sources = allowed + refused
+    verdicts = {source: _connects(layered.hosts, source, target, port) for source in sources}
+    assert verdicts == {**dict.fromkeys(allowed, True), **dict.fromkeys(refused, False)}
+
+
+def test_the_controller_reaches_only_ssh_and_the_load_balancer(layered: Layered) -> None:
     db = layered.hosts.address("db")
     psql = subprocess.run(
         ["psql", f"postgresql://flaskmt:wrong@{db}:5432/flaskmt", "-c", "select 1"],
@@ -121,15 +151,60 @@ def test_database_and_cache_refuse_clients_that_are_not_app_servers(layered: Lay
         check=False,
     )
     assert psql.returncode != 0
-    assert "no pg_hba.conf entry" in psql.stderr
+    assert "refused" in psql.stderr  # the firewall, before pg_hba.conf is even asked
     cache = layered.hosts.address("cache")
-    redis = ["redis-cli", "-h", cache, "--no-auth-warning"]
-    anonymous = subprocess.run([*redis, "ping"], capture_output=True, text=True, timeout=30)
-    assert "NOAUTH" in anonymous.stdout + anonymous.stderr
-    with_password = subprocess.run(
-        [*redis, "-a", layered.redis_password, "ping"], capture_output=True, text=True, timeout=30
+    redis = subprocess.run(
+        ["redis-cli", "-h", cache, "ping"], capture_output=True, text=True, timeout=30
     )
-    assert with_password.stdout.strip() == "PONG"
+    assert "refused" in (redis.stdout + redis.stderr).lower()
+
+
+def test_ssh_refuses_passwords_and_root(layered: Layered) -> None:
+    for name in NAMES:
+        config = layered.hosts.ssh(name, "sudo sshd -T")
+        settings = dict(line.split(" ", 1) for line in config.stdout.splitlines() if " " in line)
+        assert settings["passwordauthentication"] == "no", name
+        assert settings["kbdinteractiveauthentication"] == "no", name
+        assert settings["permitrootlogin"] == "no", name
+    # a client that offers only a password is turned away before any password is asked
+    attempt = subprocess.run(
+        ["ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+         "-o", "PreferredAuthentications=password,keyboard-interactive",
+         "-o", "PubkeyAuthentication=no", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
+         f"vagrant@{layered.hosts.address('lb')}", "true"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert attempt.returncode == 255
+    assert "Permission denied (publickey)" in attempt.stderr
+
+
+def _redis_as(layered: Layered, user: str, password: str, *command: str) -> str:
+    """A command sent to Redis from app1 (a peer the firewall lets in) with the app's redis-py."""
+    script = (
+        "import redis\n"
+        f"c = redis.Redis(host={layered.hosts.address('cache')!r}, username={user!r}, "
+        f"password={password!r})\n"
+        "try:\n"
+        f"    print(c.execute_command(*{list(command)!r}))\n"
+        "except redis.exceptions.RedisError as e:\n"
+        "    print(type(e).__name__, e)\n"
+    )
+    encoded = base64.b64encode(script.encode()).decode()
+    result = layered.hosts.ssh(
+        "app1", f"echo {encoded} | base64 -d | /srv/flask-multitier/venv/bin/python -"
+    )
+    return result.stdout.strip() + result.stderr.strip()
+
+
+def test_the_app_redis_user_may_not_administer_redis(layered: Layered) -> None:
+    app_password = layered.vault["vault_redis_app_password"]
+    assert _redis_as(layered, "flaskmt", app_password, "PING") == "True"
+    refused = _redis_as(layered, "flaskmt", app_password, "CONFIG", "GET", "maxmemory")
+    assert refused.startswith("NoPermissionError"), refused
+    assert _redis_as(layered, "flaskmt", "wrong", "PING").startswith("AuthenticationError")
+    admin = _redis_as(layered, "default", layered.vault["vault_redis_password"], "CONFIG", "GET",
+                      "maxmemory")  # fmt: skip
+    assert "maxmemory" in admin
 
 
 def test_a_second_run_changes_nothing(layered: Layered) -> None:
@@ -153,10 +228,10 @@ def test_a_rolling_deploy_loses_no_request(layered: Layered, workdir: Path) -> N
     marker = secrets.token_hex(8)
     source = copy_source(workdir / f"release-{marker}")
     (source / "app" / "static" / "release-marker.txt").write_text(marker)
-    code, target = create_link(layered.base_url)
+    code, target = create_link(layered.base_url, verify=layered.ca_file)
     before = _main_pids(layered.hosts)
 
-    with Poller(layered.hosts.address("lb"), 80, code, target) as poller:
+    with Poller(layered.hosts.address("lb"), 443, code, target, ca_file=layered.ca_file) as poller:
         deploy = layered.runner.run(
             "deploy.yml",
             "-e",
@@ -179,5 +254,7 @@ def test_a_rolling_deploy_loses_no_request(layered: Layered, workdir: Path) -> N
             name, "cat /srv/flask-multitier/current/app/static/release-marker.txt"
         )
         assert release.stdout.strip() == marker
-    marker_via_lb = requests.get(f"{layered.base_url}/static/release-marker.txt", timeout=30)
+    marker_via_lb = requests.get(
+        f"{layered.base_url}/static/release-marker.txt", timeout=30, verify=layered.ca_file
+    )
     assert marker_via_lb.text == marker

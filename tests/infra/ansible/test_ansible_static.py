@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.support.ansible import ANSIBLE_DIR, ansible_env
+from tests.support.need import need
 
 PLAYBOOKS = ("site.yml", "deploy.yml")
 INVENTORIES = ("inventories/vagrant-single", "inventories/vagrant-layered")
@@ -133,6 +136,30 @@ def test_release_archive_id_follows_the_content_only(tmp_path: Path) -> None:
         check=True,
     ).stdout.split()
     assert sorted(listing) == ["app/main.py", "requirements.txt"]
+
+
+def test_release_archive_cache_is_private_and_refused_when_someone_elses(tmp_path: Path) -> None:
+    source = tmp_path / "tree"
+    (source / "app").mkdir(parents=True)
+    (source / "app" / "main.py").write_text("print('v1')\n")
+    (source / "requirements.txt").write_text("flask==3.1.3\n")
+
+    _archive(source, tmp_path / "mine")
+    assert stat.S_IMODE((tmp_path / "mine").stat().st_mode) == 0o700
+
+    need(os.geteuid() == 0, "handing a folder to another user needs root")
+    planted = tmp_path / "planted"
+    planted.mkdir(mode=0o777)
+    os.chown(planted, 65534, 65534)  # nobody: another user got there first (a shared /tmp)
+    result = subprocess.run(
+        ["bash", str(ARCHIVE_SCRIPT), str(source), str(planted), "app"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert f"release cache {planted} belongs to another user" in result.stderr
+    assert list(planted.iterdir()) == []
 
 
 def test_release_archive_takes_uncommitted_files_but_not_ignored_ones(tmp_path: Path) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import ssl
 import threading
 import uuid
 from collections.abc import Iterator
@@ -14,6 +16,8 @@ import pytest
 import yaml
 
 from tests.support import aws
+from tests.support.certs import server_certificate
+from tests.support.need import need
 
 
 def sample_outputs(database_mode: str = "ec2", cache_mode: str = "ec2") -> dict:
@@ -21,7 +25,8 @@ def sample_outputs(database_mode: str = "ec2", cache_mode: str = "ec2") -> dict:
     db_hosts = {"t-db-1": "10.20.128.10"} if database_mode == "ec2" else {}
     cache_hosts = {"t-cache-1": "10.20.129.11"} if cache_mode == "ec2" else {}
     return {
-        "public_url": "http://203.0.113.10",
+        "public_url": "https://203.0.113.10",
+        "tls": {"mode": "self_signed", "domain": "", "acme_email": ""},
         "ssh_user": "admin",
         "bastion_public_ip": "203.0.113.5",
         "lb_hosts": {"t-lb-1": {"public_ip": "203.0.113.10", "private_ip": "10.20.0.10"}},
@@ -265,6 +270,31 @@ def test_inventory_for_managed_database_and_cache(
     assert "ansible_ssh_private_key_file" not in inventory["all"]["vars"]
 
 
+def test_inventory_with_a_domain_asks_for_an_acme_certificate(
+    run_deploy, fake_terraform, tmp_path: Path
+) -> None:
+    outputs = sample_outputs()
+    outputs["public_url"] = "https://links.example.com"
+    outputs["tls"] = {
+        "mode": "acme",
+        "domain": "links.example.com",
+        "acme_email": "ops@example.com",
+    }
+    variables = _inventory(run_deploy, fake_terraform, tmp_path, outputs)["all"]["vars"]
+    assert variables["flaskmt_domain"] == "links.example.com"
+    assert variables["nginx_tls_mode"] == "acme"
+    assert variables["nginx_acme_email"] == "ops@example.com"
+    assert variables["deploy_public_url"] == "https://links.example.com"
+
+
+def test_inventory_without_a_domain_keeps_the_role_default(
+    run_deploy, fake_terraform, tmp_path: Path
+) -> None:
+    variables = _inventory(run_deploy, fake_terraform, tmp_path, sample_outputs())["all"]["vars"]
+    assert "nginx_tls_mode" not in variables  # self_signed from the project CA
+    assert "flaskmt_domain" not in variables
+
+
 def test_inventory_with_a_missing_ssh_key(run_deploy, fake_terraform, tmp_path: Path) -> None:
     fake_terraform.outputs(sample_outputs())
     missing = tmp_path / "nope" / "id_ed25519"
@@ -371,6 +401,11 @@ class _App(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def end_headers(self) -> None:
+        if self.server.tls:  # type: ignore[attr-defined]
+            self.send_header("Strict-Transport-Security", "max-age=63072000")
+        super().end_headers()
+
     def do_GET(self) -> None:
         if self.path == "/readyz":
             self._send(200 if self.ready else 503, {"status": "ok" if self.ready else "down"})
@@ -389,13 +424,33 @@ class _App(BaseHTTPRequestHandler):
         self._send(201, {"code": code, "url": body["url"]})
 
 
+def _serve(handler: type[_App], tls_files: tuple[Path, Path] | None = None) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.tls = tls_files is not None  # type: ignore[attr-defined]
+    if tls_files:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls_files)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 @pytest.fixture
 def stand_in_app() -> Iterator[tuple[str, type[_App]]]:
     handler = type("App", (_App,), {"links": {}})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = _serve(handler)
     yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def tls_stand_in_app(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The stand-in over HTTPS with a certificate for 127.0.0.1 from a throwaway CA."""
+    need(shutil.which("openssl") is not None, "openssl makes the test certificates")
+    tls = server_certificate(tmp_path, "stand-in", "127.0.0.1")
+    server = _serve(type("App", (_App,), {"links": {}}), (tls.cert, tls.key))
+    yield f"https://127.0.0.1:{server.server_address[1]}", tls.ca
     server.shutdown()
     server.server_close()
 
@@ -408,6 +463,27 @@ def test_smoke_passes_against_a_working_app(run_deploy, stand_in_app) -> None:
     assert report["code"] in app.links
     assert report["redirected_by"] == "stand-in"
     assert f"smoke test passed: {url}" in _err(result)
+
+
+def test_smoke_over_https_trusts_the_given_ca_and_wants_hsts(run_deploy, tls_stand_in_app) -> None:
+    url, ca = tls_stand_in_app
+    result = run_deploy("smoke", "--url", url, "--attempts", "3", "--ca-file", str(ca))
+    assert result.returncode == 0, result.stderr
+
+
+def test_smoke_refuses_a_certificate_it_cannot_verify(run_deploy, tls_stand_in_app) -> None:
+    url, _ = tls_stand_in_app
+    result = run_deploy("smoke", "--url", url, "--attempts", "3")
+    assert result.returncode == 8
+    assert "the TLS certificate is not trusted" in _err(result)
+    assert "--ca-file" in _err(result)
+
+
+def test_smoke_refuses_a_missing_ca_file(run_deploy, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.pem"
+    result = run_deploy("smoke", "--url", "https://127.0.0.1:9", "--ca-file", str(missing))
+    assert result.returncode != 0
+    assert f"--ca-file {missing} does not exist" in _err(result)
 
 
 def test_smoke_fails_when_not_ready(run_deploy, stand_in_app) -> None:

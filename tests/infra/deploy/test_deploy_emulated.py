@@ -50,7 +50,10 @@ def check_resources(outputs: dict, snapshot: dict, variables: dict, state: str) 
     assert all(i["public_ip"] is None for i in by_role["app"] + by_role["cache"])
     assert all(i["http_tokens"] == "required" for i in snapshot["instances"])
     lb_public = next(iter(outputs["lb_hosts"].values()))["public_ip"]
-    assert outputs["public_url"] == f"http://{lb_public}"
+    assert outputs["public_url"] == f"https://{lb_public}"
+    # no domain: the project CA signs nginx's certificate, no DNS record to create
+    assert outputs["tls"]["mode"] == "self_signed"
+    assert outputs["dns_records"] == []
 
     # RDS: private, encrypted, its password generated into Secrets Manager and nowhere else.
     (database,) = snapshot["databases"]

@@ -56,7 +56,8 @@ def _outputs(address, user: str, **data: dict) -> dict:
     if "cache" not in data:
         data["cache"] = {"mode": "ec2", "host": address("cache"), "port": 6379, "tls": False}
     return {
-        "public_url": f"http://{address('lb')}",
+        "public_url": f"https://{address('lb')}",
+        "tls": {"mode": "self_signed", "domain": "", "acme_email": ""},
         "ssh_user": user,
         "bastion_public_ip": address("bastion"),
         "lb_hosts": {"lb": {"public_ip": address("lb"), "private_ip": address("lb")}},
@@ -120,7 +121,13 @@ class DeployFlow:
     def __post_init__(self) -> None:
         # Secrets as in production: an encrypted vault in the inventory's group_vars/all/.
         self.inventory = self.workdir / "aws" / "hosts.yml"
-        self.password_file, self.redis_password = write_vault(self.inventory.parent, self.bin_dir)
+        self.password_file, vault = write_vault(self.inventory.parent, self.bin_dir)
+        self.redis_password = vault["vault_redis_password"]
+
+    @property
+    def ca_file(self) -> str:
+        """The project CA the nginx role made on the controller (self_signed, no domain)."""
+        return str(self.workdir / "ca" / "ca.pem")
 
     def _env(self, extra: Mapping[str, str]) -> dict[str, str]:
         # Ansible from its pinned venv, without colours; host keys are checked as the inventory
@@ -140,6 +147,7 @@ class DeployFlow:
         path.write_text(yaml.safe_dump({
             "common_ca_certificates": [*extra_ca_certificates(), *trusted_certificates],
             "app_archive_cache_dir": str(self.workdir / "releases"),
+            "nginx_tls_ca_dir": str(self.workdir / "ca"),
         }))  # fmt: skip
         return path
 
@@ -182,7 +190,8 @@ class DeployFlow:
 
         base_url = outputs["public_url"]
         with phase(f"{label}: smoke"):
-            smoke = self.run_deploy(*options, "smoke", "--url", base_url, env=full_env)
+            smoke = self.run_deploy(*options, "smoke", "--url", base_url,
+                                    "--ca-file", self.ca_file, env=full_env)  # fmt: skip
         assert smoke.returncode == 0, smoke.stdout + smoke.stderr
         # Ready means PostgreSQL answers; "ok" (not "degraded") with the Redis backend means
         # the app reaches Redis too.
@@ -190,8 +199,8 @@ class DeployFlow:
         assert ready["status"] == "ok", ready
         assert ready["checks"]["cache"]["backend"] == "redis", ready
 
-        code, target = create_link(base_url)
-        answers = [follow(base_url, code) for _ in range(12)]
+        code, target = create_link(base_url, verify=self.ca_file)
+        answers = [follow(base_url, code, verify=self.ca_file) for _ in range(12)]
         assert {r.status_code for r in answers} == {302}
         assert {r.headers["Location"] for r in answers} == {target}
         assert {r.headers["X-Served-By"] for r in answers} == set(outputs["app_hosts"])

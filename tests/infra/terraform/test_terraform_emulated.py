@@ -57,6 +57,9 @@ def test_bad_variables_are_refused_with_a_clear_message(
         "ssh_public_key": "not a key",
         "nat_gateway_mode": "two",
         "name": "Has_Capitals",
+        "domain": "https://links.example.com/",
+        "acme_email": "not-an-address",
+        "route53_zone_id": "zone-1",
     }
     variables = {**aws.emulator_vars(ssh_public_key, "ami-12345678"), **bad}
     workdir = _workdir(tmp_path, aws_endpoint, plugin_dir, variables)
@@ -71,5 +74,8 @@ def test_bad_variables_are_refused_with_a_clear_message(
         "ssh_public_key must be one OpenSSH public key",
         "nat_gateway_mode must be one of",
         "name must be 3-24 characters",
+        "domain must be a lowercase DNS name",
+        "acme_email must be an e-mail address",
+        "route53_zone_id must be a",
     ):
         assert message in errors

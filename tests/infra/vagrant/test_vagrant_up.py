@@ -30,11 +30,12 @@ def test_vagrant_up_serves_the_app_through_the_forwarded_port(
     if os.environ.get("FLASK_MT_SKIP_VAGRANT_UP") == "1":
         # an explicit choice (CI time budget), never a missing tool: see docs/vagrant.md
         pytest.skip("FLASK_MT_SKIP_VAGRANT_UP=1: the real vagrant up (about 16 min) is not run")
-    port = free_port()
+    port, https_port = free_port(), free_port()
     env = vagrant.vagrant_env(
         tmp_path / "dot",
         PATH=provisioner_path,
         FLASK_MT_HTTP_PORT=str(port),
+        FLASK_MT_HTTPS_PORT=str(https_port),
         # two vCPUs: QEMU's TCG then emulates on two host threads (the settings' override)
         FLASK_MT_CPUS="2",
         FLASK_MT_CA_CERTS=":".join(extra_ca_certificates()),
@@ -54,13 +55,21 @@ def test_vagrant_up_serves_the_app_through_the_forwarded_port(
         assert up.returncode == 0, (up.stdout + up.stderr)[-5000:]
         assert "ansible-playbook" in up.stdout  # the provisioner really ran
 
-        base_url = f"http://127.0.0.1:{port}"
-        code, target = create_link(base_url)
-        response = follow(base_url, code)
+        # the project CA the provisioning made next to the dev-VM secrets
+        ca = str(tmp_path / "dot" / "secrets" / "ca" / "ca.pem")
+        base_url = f"https://127.0.0.1:{https_port}"
+        code, target = create_link(base_url, verify=ca)
+        response = follow(base_url, code, verify=ca)
         assert response.status_code == 302
         assert response.headers["Location"] == target
         assert response.headers["X-Served-By"] == "single"
-        assert requests.get(f"{base_url}/{static_file()}", timeout=30).status_code == 200
+        assert "Strict-Transport-Security" in response.headers
+        static = requests.get(f"{base_url}/{static_file()}", timeout=30, verify=ca)
+        assert static.status_code == 200
+        # plain HTTP on the forwarded port only sends the browser to the forwarded HTTPS port
+        moved = requests.get(f"http://127.0.0.1:{port}/{code}", allow_redirects=False, timeout=30)
+        assert moved.status_code == 301
+        assert moved.headers["Location"] == f"{base_url}/{code}"
     finally:
         with phase("vagrant destroy -f"):
             destroyed = vagrant.run_vagrant("destroy", "-f", env=env, timeout=300)

@@ -88,6 +88,8 @@ def test_layered_topology_defines_one_machine_per_layer(
         ("FLASK_MT_MEMORY", "lots", "'memory' (FLASK_MT_MEMORY) must be a positive integer"),
         ("FLASK_MT_CPUS", "0", "'cpus' (FLASK_MT_CPUS) must be a positive integer"),
         ("FLASK_MT_HTTP_PORT", "70000", "http_port must be at most 65535"),
+        ("FLASK_MT_HTTPS_PORT", "https", "'https_port' (FLASK_MT_HTTPS_PORT) must be a positive"),
+        ("FLASK_MT_HTTPS_PORT", "8080", "http_port and https_port must differ"),
         ("FLASK_MT_NETWORK", "10.0", "must be three octets"),
         ("FLASK_MT_CA_CERTS", "/nonexistent/ca.crt", "does not exist"),
     ],

@@ -20,7 +20,13 @@ fi
 tar --null -T "$list" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
   --mode=u+rw,go+r,go-w -cf "$tarball"
 id=$(sha256sum "$tarball" | cut -c1-12)
-mkdir -p "$cache"
+# The archives become the hosts' code: the cache must be this user's alone (a folder someone else
+# created, e.g. in a shared /tmp, could hand the hosts a planted archive).
+mkdir -p -m 0700 "$cache"
+if [ ! -O "$cache" ]; then
+  echo "release cache $cache belongs to another user: refusing to use it" >&2; exit 1
+fi
+chmod 0700 "$cache"
 if [ -f "$cache/$id.tar.gz" ]; then echo "$id unchanged"; exit 0; fi
 gzip -n -c "$tarball" >"$cache/$id.tar.gz.tmp"
 mv "$cache/$id.tar.gz.tmp" "$cache/$id.tar.gz"
