@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -70,8 +71,27 @@ def test_a_link_is_created_and_followed_through_nginx(aio: AllInOne) -> None:
     assert response.headers["Location"] == target
     assert response.headers["X-Served-By"] == "aio"
     assert response.headers["Strict-Transport-Security"] == "max-age=63072000"
-    ready = requests.get(f"{aio.base_url}/readyz", timeout=30, verify=aio.ca_file)
-    assert ready.status_code == 200
+
+
+def test_the_edge_is_closed_to_the_public_and_open_to_monitoring_on_the_host(aio: AllInOne) -> None:
+    for path in ("/readyz", "/metrics"):
+        refused = requests.get(f"{aio.base_url}{path}", timeout=30, verify=aio.ca_file)
+        assert refused.status_code == 403, path
+    # nginx_monitoring_from's default is the host itself: a local scrape gets through nginx.
+    address = aio.hosts.address("aio")
+    ready = aio.hosts.ssh("aio", f"python3 -c {shlex.quote(_LOCAL_READYZ)} {address}")
+    assert ready.stdout.strip() == "200", ready.stderr
+
+
+# GET /readyz over HTTPS from the host itself, for its public name: prints the status code.
+_LOCAL_READYZ = """
+import socket, ssl, sys
+name = sys.argv[1]
+tls = ssl._create_unverified_context().wrap_socket(
+    socket.create_connection(("127.0.0.1", 443), timeout=30), server_hostname=name)
+tls.sendall(f"GET /readyz HTTP/1.1\\r\\nHost: {name}\\r\\nConnection: close\\r\\n\\r\\n".encode())
+print(tls.recv(100).split()[1].decode())
+"""
 
 
 def test_plain_http_only_redirects_to_https_and_answers_the_health_path(aio: AllInOne) -> None:

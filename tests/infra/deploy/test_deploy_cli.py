@@ -386,6 +386,7 @@ class _App(BaseHTTPRequestHandler):
     links: ClassVar[dict[str, str]] = {}
     ready = True
     wrong_redirect = False
+    edge_closed = False  # /readyz only for monitoring addresses, as the shared nginx policy does
 
     def log_message(self, *args: object) -> None:
         pass
@@ -407,7 +408,9 @@ class _App(BaseHTTPRequestHandler):
         super().end_headers()
 
     def do_GET(self) -> None:
-        if self.path == "/readyz":
+        if self.path == "/readyz" and self.edge_closed:
+            self._send(403, {"error": "forbidden"})
+        elif self.path in ("/readyz", "/healthz"):
             self._send(200 if self.ready else 503, {"status": "ok" if self.ready else "down"})
         elif self.path.lstrip("/") in self.links:
             target = self.links[self.path.lstrip("/")]
@@ -463,6 +466,17 @@ def test_smoke_passes_against_a_working_app(run_deploy, stand_in_app) -> None:
     assert report["code"] in app.links
     assert report["redirected_by"] == "stand-in"
     assert f"smoke test passed: {url}" in _err(result)
+
+
+def test_smoke_behind_a_closed_edge_waits_on_liveness_instead(run_deploy, stand_in_app) -> None:
+    url, app = stand_in_app
+    app.edge_closed = True
+    result = run_deploy("smoke", "--url", url, "--attempts", "3")
+    assert result.returncode == 0, result.stderr
+    app.ready = False
+    result = run_deploy("smoke", "--url", url, "--attempts", "2")
+    assert result.returncode == 8
+    assert "/healthz never answered 200 (last: HTTP 503" in _err(result)
 
 
 def test_smoke_over_https_trusts_the_given_ca_and_wants_hsts(run_deploy, tls_stand_in_app) -> None:
