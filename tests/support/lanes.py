@@ -19,7 +19,7 @@ GROUP_MINUTES = {
     "infra/deploy/managed": 6.0,
     "infra/deploy/test_deploy_stand_in_hosts": 6.0,
     "infra/ansible/test_ansible_layered": 6.0,
-    "stack": 11.0,
+    "stack": 6.0,
     "integration": 3.0,
     "infra/ansible/test_ansible_all_in_one": 3.0,
     "infra/ansible/test_ansible_acme": 3.0,
