@@ -174,6 +174,17 @@ def write_var_file(path: Path, variables: dict[str, object]) -> Path:
     return path
 
 
+def emulated_root_module(
+    tmp_path: Path, endpoint: str, plugin_dir: Path, variables: dict[str, object]
+) -> Path:
+    """A copy of the root module pointed at the emulator, with its var file, initialised."""
+    workdir = copy_module(TERRAFORM_SRC, tmp_path / "terraform")
+    write_override(workdir, endpoint)
+    write_var_file(workdir / "aws.tfvars.json", variables)
+    terraform(workdir, "init", "-input=false", f"-plugin-dir={plugin_dir}")
+    return workdir
+
+
 def ssh_public_key(tmp: Path) -> str:
     key = tmp / "id_ed25519"
     if not key.exists():

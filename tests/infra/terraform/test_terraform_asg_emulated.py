@@ -22,14 +22,6 @@ DOMAIN = "links.example.test"
 PREFIX = "/flaskmt-test/app"
 
 
-def _workdir(tmp_path: Path, endpoint: str, plugin_dir: Path, variables: dict) -> Path:
-    workdir = aws.copy_module(aws.TERRAFORM_SRC, tmp_path / "terraform")
-    aws.write_override(workdir, endpoint)
-    aws.write_var_file(workdir / "aws.tfvars.json", variables)
-    aws.terraform(workdir, "init", "-input=false", f"-plugin-dir={plugin_dir}")
-    return workdir
-
-
 def _asg_vars(ssh_public_key: str, ami_id: str, **overrides: object) -> dict[str, object]:
     return aws.emulator_vars(
         ssh_public_key,
@@ -56,7 +48,7 @@ def test_asg_mode_refuses_incomplete_settings(
         "database_mode": "ec2",
         "asg_desired_capacity": 9,
     }
-    workdir = _workdir(tmp_path, aws_endpoint, plugin_dir, variables)
+    workdir = aws.emulated_root_module(tmp_path, aws_endpoint, plugin_dir, variables)
     result = aws.terraform(
         workdir, "plan", "-no-color", "-input=false", "-var-file=aws.tfvars.json", check=False
     )
@@ -82,7 +74,7 @@ def test_asg_mode_applies_reads_back_and_destroys(
 ) -> None:
     zone_id = aws.aws_query(aws_endpoint, "create-zone", DOMAIN)
     variables = _asg_vars(ssh_public_key, aws.first_ami(aws_endpoint), asg_route53_zone_id=zone_id)
-    workdir = _workdir(tmp_path, aws_endpoint, plugin_dir, variables)
+    workdir = aws.emulated_root_module(tmp_path, aws_endpoint, plugin_dir, variables)
     apply = ("-input=false", "-auto-approve", "-var-file=aws.tfvars.json")
     try:
         aws.terraform(workdir, "apply", *apply, timeout=900)

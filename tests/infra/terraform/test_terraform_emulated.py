@@ -13,18 +13,8 @@ from pathlib import Path
 from tests.support import aws
 
 
-def _workdir(tmp_path: Path, endpoint: str, plugin_dir: Path, variables: dict) -> Path:
-    workdir = aws.copy_module(aws.TERRAFORM_SRC, tmp_path / "terraform")
-    aws.write_override(workdir, endpoint)
-    aws.write_var_file(workdir / "aws.tfvars.json", variables)
-    aws.terraform(workdir, "init", "-input=false", f"-plugin-dir={plugin_dir}")
-    return workdir
-
-
 def _planned_types(workdir: Path) -> dict[str, int]:
-    aws.terraform(
-        workdir, "plan", "-input=false", "-var-file=aws.tfvars.json", "-out=tfplan"
-    )
+    aws.terraform(workdir, "plan", "-input=false", "-var-file=aws.tfvars.json", "-out=tfplan")
     plan = json.loads(aws.terraform(workdir, "show", "-json", "tfplan").stdout)
     counts: dict[str, int] = {}
     for change in plan["resource_changes"]:
@@ -39,7 +29,7 @@ def test_plan_with_managed_cache_and_database(
     variables = aws.emulator_vars(
         ssh_public_key, aws.first_ami(aws_endpoint), cache_mode="managed", app_instance_count=3
     )
-    counts = _planned_types(_workdir(tmp_path, aws_endpoint, plugin_dir, variables))
+    counts = _planned_types(aws.emulated_root_module(tmp_path, aws_endpoint, plugin_dir, variables))
     assert counts["aws_elasticache_replication_group"] == 1
     assert counts["aws_db_instance"] == 1
     # bastion + 1 lb + 3 app; no db or cache host in managed modes
@@ -62,7 +52,7 @@ def test_bad_variables_are_refused_with_a_clear_message(
         "route53_zone_id": "zone-1",
     }
     variables = {**aws.emulator_vars(ssh_public_key, "ami-12345678"), **bad}
-    workdir = _workdir(tmp_path, aws_endpoint, plugin_dir, variables)
+    workdir = aws.emulated_root_module(tmp_path, aws_endpoint, plugin_dir, variables)
     result = aws.terraform(
         workdir, "plan", "-input=false", "-var-file=aws.tfvars.json", check=False
     )

@@ -34,9 +34,7 @@ def test_fmt_check() -> None:
 def test_validate(module: str, tmp_path: Path, plugin_dir: Path) -> None:
     src = TERRAFORM_SRC if module == "root" else TERRAFORM_SRC / "modules" / module
     workdir = aws.copy_module(src, tmp_path / module)
-    aws.terraform(
-        workdir, "init", "-backend=false", "-input=false", f"-plugin-dir={plugin_dir}"
-    )
+    aws.terraform(workdir, "init", "-backend=false", "-input=false", f"-plugin-dir={plugin_dir}")
     result = aws.terraform(workdir, "validate", "-json", check=False)
     report = json.loads(result.stdout)
     assert report["valid"], json.dumps(report["diagnostics"], indent=2)
