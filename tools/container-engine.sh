@@ -42,7 +42,8 @@
 #                       .deb (depends only on libc6 >= 2.34), fetched with a private apt config.
 #   WA7 netavark        podman picks its network backend on first use and keeps it: a podman run
 #                       before netavark was installed chose CNI, whose networks resolve no names
-#                       when `internal: true`. containers.conf names netavark explicitly.
+#                       when `internal: true`. containers.conf names netavark explicitly, and a
+#                       bridge CNI left behind (same subnet as netavark's) is removed.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -128,18 +129,25 @@ EOF
 }
 
 wa7_netavark() {
-  local conf=/etc/containers/containers.conf
-  if [ -f "$conf" ] && grep -q '^[[:space:]]*network_backend' "$conf"; then return; fi
-  if [ -f "$conf" ] && grep -q '^\[network\]' "$conf"; then
+  local conf=/etc/containers/containers.conf link
+  if [ -f "$conf" ] && grep -q '^[[:space:]]*network_backend' "$conf"; then
+    grep -q '^[[:space:]]*network_backend[[:space:]]*=[[:space:]]*"netavark"' "$conf" || return 0
+  elif [ -f "$conf" ] && grep -q '^\[network\]' "$conf"; then
     die "WA7: $conf has a [network] table without network_backend; add: network_backend = \"netavark\""
-  fi
-  mkdir -p /etc/containers
-  cat >>"$conf" <<EOF
+  else
+    mkdir -p /etc/containers
+    cat >>"$conf" <<EOF
 # WA7 (tools/container-engine.sh): netavark whatever podman's first run found installed.
 [network]
 network_backend = "netavark"
 EOF
-  log "WA7 netavark: wrote network_backend to $conf"
+    log "WA7 netavark: wrote network_backend to $conf"
+  fi
+  # A bridge CNI left behind keeps its subnet (the default network's is netavark's too,
+  # 10.88.0.0/16): the kernel would route the containers' replies to the dead bridge.
+  for link in $(ip -br link show type bridge 2>/dev/null | awk '$1 ~ /^cni-podman/ {print $1}'); do
+    ip link delete "$link" && log "WA7 netavark: removed the CNI bridge $link left behind"
+  done
 }
 
 start_api() {
