@@ -28,6 +28,7 @@ import fcntl
 import hashlib
 import json
 import secrets
+import shlex
 import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -198,3 +199,28 @@ def boot_hosts(
         yield hosts
     finally:
         _remove(hosts)
+
+
+# GET /readyz through the host's own nginx over HTTPS (for its public name, from 127.0.0.1: the
+# closed edge answers /readyz only to monitoring addresses, and the host itself is one).
+_LOCAL_READYZ = """
+import socket, ssl, sys
+name = sys.argv[1]
+tls = ssl._create_unverified_context().wrap_socket(
+    socket.create_connection(("127.0.0.1", 443), timeout=30), server_hostname=name)
+tls.sendall(f"GET /readyz HTTP/1.1\\r\\nHost: {name}\\r\\nConnection: close\\r\\n\\r\\n".encode())
+data = b""
+while chunk := tls.recv(65536):
+    data += chunk
+head, _, body = data.partition(b"\\r\\n\\r\\n")
+print(head.split()[1].decode())
+print(body.decode())
+"""
+
+
+def readyz_from_the_host(hosts: Hosts, host: str, name: str) -> tuple[int, dict]:
+    """/readyz's status and JSON body as a monitoring agent on `host` sees it for `name`."""
+    result = hosts.ssh(host, f"python3 -c {shlex.quote(_LOCAL_READYZ)} {shlex.quote(name)}")
+    status, _, body = result.stdout.partition("\n")
+    assert status.strip().isdigit(), result.stdout + result.stderr
+    return int(status), json.loads(body)

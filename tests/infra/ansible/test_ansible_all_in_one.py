@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ import pytest
 import requests
 
 from tests.support.ansible import PlaybookRun, Runner, extra_ca_certificates
-from tests.support.hosts import Hosts, boot_hosts
+from tests.support.hosts import Hosts, boot_hosts, readyz_from_the_host
 from tests.support.web import create_link, follow, static_file
 
 GROUPS = {"lb": ["aio"], "app": ["aio"], "db": ["aio"], "cache": ["aio"]}
@@ -78,20 +77,8 @@ def test_the_edge_is_closed_to_the_public_and_open_to_monitoring_on_the_host(aio
         refused = requests.get(f"{aio.base_url}{path}", timeout=30, verify=aio.ca_file)
         assert refused.status_code == 403, path
     # nginx_monitoring_from's default is the host itself: a local scrape gets through nginx.
-    address = aio.hosts.address("aio")
-    ready = aio.hosts.ssh("aio", f"python3 -c {shlex.quote(_LOCAL_READYZ)} {address}")
-    assert ready.stdout.strip() == "200", ready.stderr
-
-
-# GET /readyz over HTTPS from the host itself, for its public name: prints the status code.
-_LOCAL_READYZ = """
-import socket, ssl, sys
-name = sys.argv[1]
-tls = ssl._create_unverified_context().wrap_socket(
-    socket.create_connection(("127.0.0.1", 443), timeout=30), server_hostname=name)
-tls.sendall(f"GET /readyz HTTP/1.1\\r\\nHost: {name}\\r\\nConnection: close\\r\\n\\r\\n".encode())
-print(tls.recv(100).split()[1].decode())
-"""
+    status, ready = readyz_from_the_host(aio.hosts, "aio", aio.hosts.address("aio"))
+    assert status == 200, ready
 
 
 def test_plain_http_only_redirects_to_https_and_answers_the_health_path(aio: AllInOne) -> None:
