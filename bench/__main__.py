@@ -468,26 +468,25 @@ def _print_tables(
         )
 
 
-@contextmanager
-def _database(admin_url: str) -> Iterator[str]:
-    name = f"bench_{uuid.uuid4().hex[:10]}"
+def _admin_execute(admin_url: str, statement: str) -> None:
+    """One statement outside a transaction (CREATE/DROP DATABASE refuse to run inside one)."""
     admin = psycopg2.connect(admin_url)
     admin.autocommit = True
     try:
         with admin.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}"')
+            cursor.execute(statement)
     finally:
         admin.close()
+
+
+@contextmanager
+def _database(admin_url: str) -> Iterator[str]:
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
     try:
         yield _with_path(admin_url, f"/{name}")
     finally:
-        admin = psycopg2.connect(admin_url)
-        admin.autocommit = True
-        try:
-            with admin.cursor() as cursor:
-                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            admin.close()
+        _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager
