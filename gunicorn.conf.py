@@ -95,11 +95,12 @@ def on_exit(server):
 
 
 def worker_exit(server, worker):
-    """Flush clicks counted in memory before the worker goes (graceful stop or restart)."""
+    """Flush clicks counted in memory before the worker goes (graceful stop or restart), and
+    release the worker's connections."""
     app = getattr(worker, "wsgi", None)
     extensions = getattr(app, "extensions", {}) if app else {}
     if "links" in extensions:
-        extensions["links"].clicks.close()
+        extensions["links"].close()
 
 
 def child_exit(server, worker):

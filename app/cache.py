@@ -39,8 +39,8 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
-from typing import Any
+from contextlib import AbstractContextManager, contextmanager, suppress
+from typing import Any, Protocol
 
 import redis
 from redis.exceptions import RedisError, ResponseError
@@ -66,11 +66,35 @@ class CacheUnavailable(Exception):
 Loader = Callable[[str], str | None]
 
 
+class LinkCache(Protocol):
+    """What the link service needs from a cache (InProcessCache and RedisCache both are one)."""
+
+    backend: str
+
+    def peek(self, code: str) -> str | None:
+        """The target of `code` if memory may answer now; never loads, never waits."""
+
+    def resolve(self, code: str, load: Loader) -> str | None:
+        """The target of `code`, from the cache or else from `load` (then remembered)."""
+
+    def invalidating(self, code: str) -> AbstractContextManager[None]:
+        """Wraps a write that removes `code`; raises CacheUnavailable before it when the cache
+        cannot promise every reader forgets the code."""
+
+    def serves_from_memory(self) -> bool:
+        """Whether the per-process table may answer right now."""
+
+    def status(self) -> dict[str, Any]:
+        """For /readyz: {"status": "ok" | "degraded", "backend": ..., maybe "error": ...}."""
+
+    def close(self) -> None:
+        """Release connections and threads; the cache is not used afterwards."""
+
+
 class InProcessCache:
     """The cache without Redis (`python run.py` with no services): one process, level 1 only."""
 
     backend = "in-process"
-    redis = None
 
     def __init__(self, ttl: int) -> None:
         self._table = LocalTable(min(ttl, LOCAL_MAX_TTL_SECONDS))
@@ -291,9 +315,6 @@ class RedisCache:
             self._down_until = time.monotonic() + REDIS_RETRY_AFTER_SECONDS
             self._local.drop(exc)
             return None
-
-
-LinkCache = InProcessCache | RedisCache
 
 
 def make_cache(redis_url: str | None, ttl: int, verify_tls: bool = True) -> LinkCache:

@@ -53,6 +53,10 @@ class Database:
     def ping(self) -> None:
         self.read_one(text("SELECT 1"))
 
+    def close(self) -> None:
+        """Close the pooled connections (a later use would open new ones)."""
+        self.engine.dispose()
+
 
 def _make_engine(settings: Settings) -> Engine:
     if settings.is_sqlite:

@@ -5,14 +5,16 @@ Reads of a link's target go through the cache layer; everything else reads Postg
 
 from __future__ import annotations
 
+import logging
 import secrets
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, exists, select, tuple_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app import ownership
@@ -24,6 +26,8 @@ from app.models import Link, RetiredCode
 CODE_ALPHABET = string.ascii_letters + string.digits
 GENERATED_CODE_LENGTH = 7  # 62^7 = 3.5e12 codes: collisions stay rare for any realistic table
 GENERATION_ATTEMPTS = 5
+
+log = logging.getLogger(__name__)
 
 
 # The cache-miss lookup, as a Core statement: no ORM session on the redirect path.
@@ -60,10 +64,33 @@ class NewLink:
 
 
 class LinkService:
+    """The operations on links, and `status()` / `close()` for the process that hosts them.
+
+    Its parts (`db`, `cache`, `clicks`) are its own: code outside this class goes through the
+    methods (tests may look inside).
+    """
+
     def __init__(self, db: Database, cache: LinkCache, click_flush_seconds: float) -> None:
         self.db = db
         self.cache = cache
         self.clicks = ClickCounter(self.add_clicks, click_flush_seconds)
+
+    def status(self) -> dict[str, dict[str, Any]]:
+        """Each dependency's state for /readyz: {"database": {...}, "cache": {...}}."""
+        try:
+            self.db.ping()
+            database = {"status": "ok"}
+        except SQLAlchemyError as exc:
+            log.warning("readiness: database unavailable: %s", type(exc).__name__)
+            database = {"status": "unavailable", "error": type(exc).__name__}
+        return {"database": database, "cache": self.cache.status()}
+
+    def close(self) -> None:
+        """Flush the clicks counted in memory, then release the cache and the database pool
+        (gunicorn's worker_exit; the object is not used afterwards)."""
+        self.clicks.close()
+        self.cache.close()
+        self.db.close()
 
     def create(self, url: str, code: str | None = None) -> NewLink:
         """Store a new link with its manage token; with no code, one is generated.

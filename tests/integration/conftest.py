@@ -74,10 +74,7 @@ def make_app(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., F
 
     yield build
     for application in apps:
-        service = application.extensions["links"]
-        service.clicks.close()
-        service.cache.close()
-        service.db.engine.dispose()
+        application.extensions["links"].close()
 
 
 @pytest.fixture
