@@ -71,16 +71,17 @@ test-infra: venv ## Ansible, Terraform, containers and Vagrant, run for real
 	$(PYTEST) $(LANES) -m infra --no-cov
 
 ##@ Code style and housekeeping
-lint: venv ## ruff lint and format check
+lint: venv ## ruff lint and format check, mypy (strict, files listed in pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: venv ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
 clean: ## Remove the virtualenv, caches and local data
-	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage htmlcov instance/*.sqlite3
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .coverage htmlcov instance/*.sqlite3
 
 clean-cache: ## Remove what is kept between runs (~/.cache/flask-multitier), the engine's images, the Vagrant box
 	rm -rf "$(CACHE_DIR)"

@@ -3,10 +3,17 @@
 Start: `gunicorn -c gunicorn.conf.py` from the repository root (wsgi_app below names the app).
 """
 
+from __future__ import annotations
+
 import importlib.util
 import os
 import shutil
 import tempfile
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gunicorn.arbiter import Arbiter
+    from gunicorn.workers.base import Worker
 
 # Nothing from app/ is imported here: the master stays small, and the app (with its metrics,
 # which must see PROMETHEUS_MULTIPROC_DIR first) is only loaded in the workers.
@@ -88,13 +95,13 @@ else:
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 
-def on_exit(server):
+def on_exit(server: Arbiter) -> None:
     """Remove the metrics folder this master created; a folder the operator named is kept."""
     if _OWN_METRICS_DIR:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
-def worker_exit(server, worker):
+def worker_exit(server: Arbiter, worker: Worker) -> None:
     """Flush clicks counted in memory before the worker goes (graceful stop or restart), and
     release the worker's connections."""
     app = getattr(worker, "wsgi", None)
@@ -103,7 +110,7 @@ def worker_exit(server, worker):
         extensions["links"].close()
 
 
-def child_exit(server, worker):
+def child_exit(server: Arbiter, worker: Worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)

@@ -69,7 +69,8 @@ def wrap_wsgi(app: Flask, settings: Settings) -> None:
     )
     # One proxy (nginx) sits in front in every deployed topology: trust its X-Forwarded-* once,
     # so short URLs use the public scheme, host and port (X-Forwarded-Host carries the port).
-    app.wsgi_app = ProxyFix(inner, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    proxied = ProxyFix(inner, x_for=1, x_proto=1, x_host=1)
+    app.wsgi_app = proxied  # type: ignore[method-assign]  # Flask's documented way to add middleware
 
 
 def register_extensions(app: Flask, settings: Settings) -> None:

@@ -40,7 +40,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import redis
 from redis.exceptions import RedisError, ResponseError
@@ -205,7 +205,7 @@ class RedisCache:
         if url is not None:
             return url
         server = self._server or self._redis_call(self._connect, self.redis)
-        url = self._redis_call(self.redis.get, self._key("url", code, server))
+        url = cast(str | None, self._redis_call(self.redis.get, self._key("url", code, server)))
         if server is None or server != self._server:
             url = None  # another Redis process answered than the one the key was named for
         (metrics.REDIS_HIT if url else metrics.REDIS_MISS).inc()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar, overload
 
 from limits import parse_many
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -213,13 +213,18 @@ def weak_secret(value: str) -> str | None:
     return None
 
 
-SettingsT = TypeVar("SettingsT", bound=DatabaseSettings)
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 
-def load_settings(cls: type[SettingsT] = Settings, **overrides: object) -> SettingsT:  # type: ignore[assignment]
-    """Read the environment; raise ConfigError with every problem listed, one per line."""
+@overload
+def load_settings(cls: None = None, **overrides: Any) -> Settings: ...
+@overload
+def load_settings(cls: type[SettingsT], **overrides: Any) -> SettingsT: ...
+def load_settings(cls: type[BaseSettings] | None = None, **overrides: Any) -> BaseSettings:
+    """Read the environment into `cls` (Settings by default); raise ConfigError with every
+    problem listed, one per line."""
     try:
-        return cls(**overrides)
+        return (cls or Settings)(**overrides)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():

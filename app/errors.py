@@ -64,9 +64,13 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
+# What every error handler returns: a JSON or HTML body, the status, extra headers.
+ErrorResponse = tuple[Response | str, int, dict[str, str]]
+
+
 def error_response(
     status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
-) -> tuple[Response | str, int, dict[str, str]]:
+) -> ErrorResponse:
     if wants_json():
         body: dict[str, Any] = {"code": code, "message": message}
         if details is not None:
@@ -78,11 +82,11 @@ def error_response(
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
-    def api_error(exc: ApiError):  # type: ignore[no-untyped-def]
+    def api_error(exc: ApiError) -> ErrorResponse:
         return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(exc: HTTPException) -> ErrorResponse:
         code = (exc.name or "error").lower().replace(" ", "_")
         response = error_response(exc.code or 500, code, exc.description or "")
         headers = dict(exc.get_headers())  # e.g. Allow on 405
@@ -92,7 +96,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(PoolTimeoutError)
-    def database_unavailable(exc: Exception):  # type: ignore[no-untyped-def]
+    def database_unavailable(exc: Exception) -> ErrorResponse:
         log.error("database unavailable: %s", str(exc).splitlines()[0])
         return error_response(
             503,
@@ -102,7 +106,7 @@ def register_error_handlers(app: Flask) -> None:
         )
 
     @app.errorhandler(CacheUnavailable)
-    def cache_unavailable(exc: CacheUnavailable):  # type: ignore[no-untyped-def]
+    def cache_unavailable(exc: CacheUnavailable) -> ErrorResponse:
         return error_response(
             503,
             "cache_unavailable",
@@ -112,12 +116,12 @@ def register_error_handlers(app: Flask) -> None:
         )
 
     @app.errorhandler(DBAPIError)
-    def database_error(exc: DBAPIError):  # type: ignore[no-untyped-def]
+    def database_error(exc: DBAPIError) -> ErrorResponse:
         if exc.connection_invalidated:
             return database_unavailable(exc)
         return unexpected(exc)
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    def unexpected(exc: Exception) -> ErrorResponse:
         log.exception("unhandled error")
         return error_response(500, "internal_error", "Something went wrong on our side.")

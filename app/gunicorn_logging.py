@@ -7,6 +7,7 @@ line or forge fields.
 from __future__ import annotations
 
 import json
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,9 @@ from gunicorn.glogging import Logger
 
 
 class JsonAccessLogger(Logger):
-    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+    def access(
+        self, resp: Any, req: Any, environ: MutableMapping[str, Any], request_time: Any
+    ) -> None:
         if not (self.cfg.accesslog or self.cfg.logconfig or self.cfg.syslog):
             return
         headers = dict(resp.headers or [])

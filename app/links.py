@@ -11,9 +11,9 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, exists, select, tuple_, update
+from sqlalchemy import Table, bindparam, exists, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -171,7 +171,8 @@ class LinkService:
         links = Link.__table__.c
         query = select(Link).order_by(links.created_at.desc(), links.id.desc())
         if after is not None:
-            query = query.where(tuple_(links.created_at, links.id) < tuple_(*after))
+            start = tuple_(*after)  # type: ignore[arg-type]  # values: the stubs want columns
+            query = query.where(tuple_(links.created_at, links.id) < start)
         # One row more than asked for tells whether another page follows.
         query = query.offset(skip).limit(per_page + 1)
         with self.db.session() as session:
@@ -196,11 +197,12 @@ class LinkService:
         return url
 
     def _target_from_db(self, code: str) -> str | None:
-        return self.db.read_one(TARGET_OF_CODE, code=code)
+        url: str | None = self.db.read_one(TARGET_OF_CODE, code=code)
+        return url
 
     def add_clicks(self, batch: Mapping[str, int]) -> None:
         """Flush target for ClickCounter: one atomic increment per code, one transaction."""
-        links = Link.__table__
+        links = cast(Table, Link.__table__)  # declarative types it as any FromClause
         increment = (
             update(links)
             .where(links.c.code == bindparam("b_code"))

@@ -10,18 +10,21 @@ while instead: rate limiting must never fail a request.
 from __future__ import annotations
 
 import time
+from typing import TypeVar
 
 from flask import Flask
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
 from app.config import Settings
-from app.errors import error_response
+from app.errors import ErrorResponse, error_response
 
 CREATE_ENDPOINTS = ("api.create_link", "web.create")
 DELETE_ENDPOINTS = ("api.delete_link", "web.delete")
 # Redis for limits must answer as fast as the cache does; slower is worse than counting in memory.
 REDIS_TIMEOUT_SECONDS = 0.25
+
+Hook = TypeVar("Hook")
 
 
 def register_rate_limits(app: Flask, settings: Settings) -> None:
@@ -44,10 +47,11 @@ def register_rate_limits(app: Flask, settings: Settings) -> None:
     ):
         decorate = limiter.shared_limit(limit, scope=scope)
         for endpoint in endpoints:
-            app.view_functions[endpoint] = decorate(app.view_functions[endpoint])
+            limited = decorate(app.view_functions[endpoint])
+            app.view_functions[endpoint] = limited  # type: ignore[assignment]  # no async views
 
     @app.errorhandler(RateLimitExceeded)
-    def rate_limited(exc: RateLimitExceeded):  # type: ignore[no-untyped-def]
+    def rate_limited(exc: RateLimitExceeded) -> ErrorResponse:
         current = limiter.current_limit
         wait = max(1, int(current.reset_at - time.time())) if current else 1
         return error_response(
@@ -68,13 +72,20 @@ def _only_in_limited_views(app: Flask, limiter: Limiter) -> None:
     the request context, which ends with the request anyway.)
     """
 
+    _drop_limiters(app.before_request_funcs, limiter)
+    _drop_limiters(app.after_request_funcs, limiter)
+    _drop_limiters(app.teardown_request_funcs, limiter)
+
+
+def _drop_limiters(hooks: dict[str | None, list[Hook]], limiter: Limiter) -> None:
+    """Remove the app-wide hooks that belong to `limiter` from one of Flask's hook tables."""
+
     def is_limiters(hook: object) -> bool:
         owner = getattr(hook, "__self__", None)  # a bound method of the limiter
-        args = getattr(hook, "args", ())  # functools.partial(Limiter.<method>, limiter)
+        args: tuple[object, ...] = getattr(hook, "args", ())  # functools.partial(..., limiter)
         return owner is limiter or (bool(args) and args[0] is limiter)
 
-    for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
-        hooks[None] = [hook for hook in hooks.get(None, []) if not is_limiters(hook)]
+    hooks[None] = [hook for hook in hooks.get(None, []) if not is_limiters(hook)]
 
 
 def _storage_uri(settings: Settings) -> str:

@@ -8,4 +8,5 @@ from app.links import LinkService
 
 
 def links() -> LinkService:
-    return current_app.extensions["links"]
+    service: LinkService = current_app.extensions["links"]
+    return service

@@ -248,7 +248,9 @@ def _middle_cursor(run: Run) -> str:
                 "OFFSET %s LIMIT 1",
                 (run.preloaded // 2,),
             )
-            created_at, link_id = cursor.fetchone()
+            row = cursor.fetchone()
+            assert row is not None, "the preloaded links are there"
+            created_at, link_id = row
     finally:
         connection.close()
     return encode_cursor(created_at, link_id)
@@ -271,7 +273,8 @@ def _request(url: str, json_body: str | None = None, headers: dict[str, str] | N
     opener = urllib.request.build_opener(_NoRedirect)
     try:
         with opener.open(request, timeout=15) as response:
-            return response.status
+            status: int = response.status
+            return status
     except urllib.error.HTTPError as error:  # 3xx/4xx/5xx: the status is the answer
         return error.code
 
@@ -382,7 +385,8 @@ def _growth_point(run: Run, args: argparse.Namespace) -> dict[str, wrk.Result]:
     for round_number in range(args.rounds):
         for key in GROWTH_READS:
             path, headers = loads[key]
-            script, script_args = None, ()
+            script: str | None = None
+            script_args: tuple[str, ...] = ()
             if key == "uncached":
                 script = "uncached.lua"
                 script_args = _walk(
@@ -491,14 +495,18 @@ def _database(admin_url: str) -> Iterator[str]:
 
 @contextmanager
 def _stack(
-    kind: str, args: argparse.Namespace, database_url: str, redis_url: str, app_env: dict
+    kind: str,
+    args: argparse.Namespace,
+    database_url: str,
+    redis_url: str,
+    app_env: dict[str, str],
 ) -> Iterator[State]:
     state_dir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
     env = dict(app_env)
     if args.worker_threads is not None:
         env["THREADS"] = str(args.worker_threads)
-    if STACKS[kind]:
-        env["WSGI_APP"] = STACKS[kind]
+    if wsgi_app := STACKS[kind]:
+        env["WSGI_APP"] = wsgi_app
     config = StackConfig(
         instances=args.instances,
         port=0,

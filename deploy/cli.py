@@ -16,12 +16,16 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from deploy.errors import DeployError, TerraformFailedError
 from deploy.inventory import build_inventory, write_inventory
 from deploy.provision import run_playbook
 from deploy.smoke import run_smoke_test
 from deploy.varfile import check_var_file
+
+if TYPE_CHECKING:
+    from deploy.tf import TerraformRunner
 
 REPO = Path(__file__).resolve().parent.parent
 # The project CA's certificate where Ansible keeps it by default (nginx_tls_mode self_signed).
@@ -142,11 +146,14 @@ def _add_options(parser: argparse.ArgumentParser, names: Sequence[str], suppress
     }
     for name in names:
         flags, settings = options[name]
-        parser.add_argument(*flags, **settings)  # type: ignore[arg-type]
+        parser.add_argument(*flags, **settings)  # type: ignore[arg-type]  # one table, mixed values
 
 
 def _command(
-    sub: argparse._SubParsersAction, name: str, summary: str, description: str
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    description: str,
 ) -> argparse.ArgumentParser:
     parser = sub.add_parser(
         name,
@@ -232,7 +239,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _runner(args: argparse.Namespace, need_var_file: bool = True):
+def _runner(args: argparse.Namespace, need_var_file: bool = True) -> TerraformRunner:
     # Imported here so that `--help` and the inventory/smoke helpers work without python-terraform.
     from deploy.tf import TerraformRunner, env_plugin_dir
 
@@ -262,7 +269,7 @@ def _absolute(path: str | None, must_exist: bool) -> str | None:
     return str(resolved)
 
 
-def cmd_inventory(args: argparse.Namespace) -> dict:
+def cmd_inventory(args: argparse.Namespace) -> dict[str, Any]:
     key = _absolute(args.ssh_key, must_exist=True)
     known_hosts = _absolute(args.known_hosts, must_exist=False)
     outputs = _runner(args, need_var_file=False).outputs()
@@ -276,7 +283,7 @@ def cmd_provision(args: argparse.Namespace) -> None:
     run_playbook(REPO / "ansible/site.yml", args.inventory, extra, args.ansible_playbook)
 
 
-def _ca_file(args: argparse.Namespace, outputs: dict | None) -> str | None:
+def _ca_file(args: argparse.Namespace, outputs: dict[str, Any] | None) -> str | None:
     explicit = getattr(args, "ca_file", None)
     if explicit:
         path = Path(explicit).expanduser()
@@ -290,7 +297,7 @@ def _ca_file(args: argparse.Namespace, outputs: dict | None) -> str | None:
     return None
 
 
-def cmd_smoke(args: argparse.Namespace, outputs: dict | None = None) -> None:
+def cmd_smoke(args: argparse.Namespace, outputs: dict[str, Any] | None = None) -> None:
     url = getattr(args, "url", None) if outputs is None else None
     if not url:
         outputs = outputs or _runner(args, need_var_file=False).outputs()

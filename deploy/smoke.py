@@ -59,7 +59,8 @@ def wait_ready(
         try:
             status, _, body = _request("GET", f"{base_url}{path}", opener=opener)
             if status == 200:
-                return json.loads(body)
+                answer: dict[str, Any] = json.loads(body)
+                return answer
             if status == 403 and path == "/readyz":
                 path = "/healthz"
                 continue

@@ -44,11 +44,15 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 class _Terraform(Terraform):
     """python-terraform's client with a destroy() that works on Terraform >= 0.15."""
 
-    def destroy(self, dir_or_plan: str | None = None, force: Any = IsNotFlagged, **kwargs: Any):
+    def destroy(
+        self, dir_or_plan: str | None = None, force: Any = IsNotFlagged, **kwargs: Any
+    ) -> tuple[int | None, str, str]:
         # `force` is accepted and ignored so that callers of the original signature keep working.
         kwargs.setdefault("auto_approve", IsFlagged)
         options = self._generate_default_options(kwargs)
-        return self.cmd("destroy", *self._generate_default_args(dir_or_plan), **options)
+        args = self._generate_default_args(dir_or_plan)
+        result: tuple[int | None, str, str] = self.cmd("destroy", *args, **options)
+        return result
 
 
 def _error_lines(stderr: str, stdout: str = "") -> str:
@@ -97,7 +101,8 @@ class TerraformRunner:
                     f"terraform {step} rejected var file {self.var_file}:\n{message}"
                 )
             raise TerraformFailedError(f"terraform {step} failed (exit {code}):\n{message}")
-        return out
+        text: str = out
+        return text
 
     def _var_options(self) -> dict[str, Any]:
         # python-terraform turns a dict into a temporary var file; an empty one would add a
@@ -106,7 +111,7 @@ class TerraformRunner:
 
     def init(self) -> None:
         """`terraform init` (with -plugin-dir when given: offline mirrors, tests)."""
-        extra = {"plugin_dir": str(self.plugin_dir)} if self.plugin_dir else {}
+        extra: dict[str, Any] = {"plugin_dir": str(self.plugin_dir)} if self.plugin_dir else {}
         self._run("init", self._tf.init, var=None, reconfigure=IsNotFlagged, **extra)
 
     def plan(self) -> str:

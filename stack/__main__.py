@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from stack import core
@@ -17,7 +18,7 @@ from stack.config import (
 )
 
 
-def _int_in(low: int, high: int, what: str):  # type: ignore[no-untyped-def]
+def _int_in(low: int, high: int, what: str) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)

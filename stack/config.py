@@ -151,7 +151,7 @@ def from_environment(**overrides: object) -> StackConfig:
         if value:
             setattr(config, attr, address_list(value))
     config.tls = flag("STACK_TLS", os.environ.get("STACK_TLS", ""))
-    for key, value in overrides.items():
-        if value is not None:
-            setattr(config, key, value)
+    for key, override in overrides.items():
+        if override is not None:
+            setattr(config, key, override)
     return config.validate()

@@ -167,7 +167,7 @@ def _wait_nginx(state: State, paths: nginx.Paths) -> None:
             # plain HTTP answers it in both modes (with HTTPS it is the only thing it serves)
             url = f"{state.http_url}/nginx-health"
             with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
-                return response.status == 200
+                return bool(response.status == 200)
         except OSError:
             return False
 

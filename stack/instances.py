@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from stack import procs
 from stack.config import REPO_ROOT, StackError
@@ -86,7 +87,8 @@ def readiness(port: int, timeout: float = 2.0) -> tuple[int, dict[str, object]]:
 def wait_ready(state_dir: Path, name: str, port: int, ref: procs.ProcRef) -> None:
     """Block until /readyz answers 200; fail fast with the log's tail if the process dies."""
     deadline = time.monotonic() + READY_TIMEOUT
-    status, body = 0, {}
+    status: int = 0
+    body: dict[str, Any] = {}
     while time.monotonic() < deadline:
         procs.reap(ref.pid)
         if not procs.is_alive(ref):

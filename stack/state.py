@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from stack import procs
 from stack.config import StackError
@@ -27,7 +28,7 @@ class Instance:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> Instance:  # type: ignore[type-arg]
+    def from_dict(cls, data: dict[str, Any]) -> Instance:
         proc = procs.ProcRef.from_dict(data["proc"]) if data.get("proc") else None
         return cls(name=data["name"], port=int(data["port"]), proc=proc)
 

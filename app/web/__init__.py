@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import (
     Blueprint,
     Response,
@@ -15,6 +17,8 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import Headers
 
 from app import services
 from app.credentials import is_admin
@@ -23,6 +27,9 @@ from app.urls import legacy_location
 from app.validation import CODE_PATTERN
 from app.web import my_links
 from app.web.forms import DeleteLinkForm, NewLinkForm
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 bp = Blueprint("web", __name__)
 
@@ -35,7 +42,7 @@ class StoredRedirect(Response):
     targets are printable ASCII (app.urls), so they are valid header values as they are.
     """
 
-    def get_wsgi_headers(self, environ):  # type: ignore[no-untyped-def]
+    def get_wsgi_headers(self, environ: WSGIEnvironment) -> Headers:
         location = self.headers.pop("Location")
         headers = super().get_wsgi_headers(environ)
         headers["Location"] = location
@@ -48,12 +55,12 @@ def home() -> str:
 
 
 @bp.post("/")
-def create() -> Response | tuple[str, int]:
+def create() -> ResponseReturnValue:
     form = NewLinkForm()
     if not form.validate_on_submit():
         return _home(form), 400
     try:
-        created = services.links().create(form.url.data, form.code.data)
+        created = services.links().create(form.url.data or "", form.code.data)  # url: required
     except CodeTaken:
         form.code.errors = [f"'{form.code.data}' is taken (codes are never reused)"]
         return _home(form), 409
@@ -82,7 +89,7 @@ def stats(code: str) -> Response:
 
 
 @bp.post("/links/<code>/delete")
-def delete(code: str) -> Response | tuple[str, int]:
+def delete(code: str) -> ResponseReturnValue:
     link = services.links().get(code)
     if link is None:
         abort(404, description=f"No link with code '{code}'.")
