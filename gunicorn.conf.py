@@ -5,78 +5,65 @@ Start: `gunicorn -c gunicorn.conf.py` from the repository root (wsgi_app below n
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import tempfile
 from typing import TYPE_CHECKING
 
+# app.config loads none of the app (see app/__init__.py): the master stays small, and the app
+# (with its metrics, which must see PROMETHEUS_MULTIPROC_DIR first) is only loaded in the workers.
+from app.config import ConfigError, ServerSettings, load_settings
+
 if TYPE_CHECKING:
     from gunicorn.arbiter import Arbiter
     from gunicorn.workers.base import Worker
 
-# Nothing from app/ is imported here: the master stays small, and the app (with its metrics,
-# which must see PROMETHEUS_MULTIPROC_DIR first) is only loaded in the workers.
-
-
-def _refuse(name: str, problem: str) -> SystemExit:
-    return SystemExit(f"invalid configuration:\n  {name}: {problem}")
-
-
-def _int(name: str, default: int, low: int, high: int) -> int:
-    raw = os.environ.get(name, str(default))
-    if not raw.strip().isdigit() or not low <= int(raw) <= high:
-        raise _refuse(name, f"must be {low}-{high}, not {raw!r}")
-    return int(raw)
-
+try:
+    _settings = load_settings(ServerSettings)
+except ConfigError as exc:
+    raise SystemExit(str(exc)) from None
 
 # The WSGI callable; one app object per worker, built after fork (no preload: see below).
 # WSGI_APP names another one: bench/ serves its reference apps with these very settings.
-wsgi_app = os.environ.get("WSGI_APP") or "app.wsgi:app"
+wsgi_app = _settings.WSGI_APP
 
 # BIND wins; Heroku and similar platforms only give PORT.
-bind = os.environ.get("BIND") or f"0.0.0.0:{_int('PORT', 8000, 1, 65535)}"
+bind = _settings.BIND or f"0.0.0.0:{_settings.PORT}"
 
 # Workers per instance: one per core, 2 threads each, by measurement (docs/benchmarks.md). On 2
 # cores with 2 instances (the local stack), 2 x 2 served cached redirects 1.55x and uncached ones
 # 3x faster than the old 2 x cores x 4 threads, with half its p99 at 8 connections: a cached
 # redirect is pure CPU under one GIL per process, so extra threads only queue behind it, and
 # a miss waits on the network briefly enough that 2 threads per core keep the CPUs busy.
-# Only a value the operator sets is refused above 64; the default is capped there instead, so a
-# big host never refuses a number nobody wrote.
-workers = _int("WEB_CONCURRENCY", min(os.cpu_count() or 1, 64), 1, 64)
+# The default is capped at 64 rather than refused (app/config.py).
+workers = _settings.WEB_CONCURRENCY
 
 # gthread by measurement (docs/benchmarks.md): it keeps nginx's upstream connections alive,
 # which sync cannot, and unlike gevent it needs no monkey-patching of the database driver.
-worker_class = os.environ.get("WORKER_CLASS", "gthread")
-if worker_class not in {"sync", "gthread", "gevent"}:
-    raise _refuse("WORKER_CLASS", f"must be sync, gthread or gevent, not {worker_class!r}")
-if worker_class == "gevent" and importlib.util.find_spec("gevent") is None:
-    # gevent is optional (requirements-gevent.txt): say so before gunicorn's import traceback.
-    raise _refuse("WORKER_CLASS", "gevent is not installed: pip install -r requirements-gevent.txt")
-threads = _int("THREADS", 2, 1, 64)  # per gthread worker (see workers above)
+worker_class = _settings.WORKER_CLASS
+threads = _settings.THREADS  # per gthread worker (see workers above)
 
 # On SIGTERM, let in-flight requests finish this long: what rolling restarts rely on.
-graceful_timeout = _int("GRACEFUL_TIMEOUT", 30, 1, 600)
+graceful_timeout = _settings.GRACEFUL_TIMEOUT
 # A worker silent for this long is killed and replaced (it is stuck, not slow).
-timeout = _int("TIMEOUT", 30, 1, 600)
+timeout = _settings.TIMEOUT
 # Longer than nginx's upstream keepalive_timeout (60 s), so nginx never reuses a socket that
 # gunicorn has just closed (that would fail a POST, which nginx must not retry).
-keepalive = _int("KEEPALIVE", 75, 0, 3600)
+keepalive = _settings.KEEPALIVE
 
 # Recycle workers now and then so a slow leak can never take an instance down; jitter avoids
 # every worker restarting at the same moment.
-max_requests = _int("MAX_REQUESTS", 10000, 0, 10_000_000)
+max_requests = _settings.MAX_REQUESTS
 max_requests_jitter = max(1, max_requests // 10) if max_requests else 0
 
 # One JSON line per request on stdout; app logs go to stderr as JSON too.
-accesslog = os.environ.get("ACCESS_LOG", "-") or None
+accesslog = _settings.ACCESS_LOG or None
 logger_class = "app.gunicorn_logging.JsonAccessLogger"
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+loglevel = _settings.LOG_LEVEL.lower()
 
 # Trust X-Forwarded-* from the proxy in front (nginx); the app's ProxyFix applies them.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+forwarded_allow_ips = _settings.FORWARDED_ALLOW_IPS
 
 # gunicorn 27 would otherwise create a control socket under ~/.gunicorn/ (an unprivileged
 # service user may have no home); this app does not use it.

@@ -19,7 +19,7 @@ from flask import Flask, Response, g, request
 from werkzeug.serving import WSGIRequestHandler
 
 from app import create_app
-from app.config import ConfigError, Settings, load_settings
+from app.config import ConfigError, ServerSettings, Settings, load_settings
 from app.migrate import (
     EXIT_CONFIG,
     EXIT_DATABASE,
@@ -96,16 +96,14 @@ def main() -> int:
     os.environ.setdefault("APP_ENV", "development")
     # The names a browser on this machine uses; set ALLOWED_HOSTS when serving on another address.
     os.environ.setdefault("ALLOWED_HOSTS", LOOPBACK_NAMES)
+    os.environ.setdefault("PORT", "5000")  # Flask's usual port (gunicorn's default is 8000)
     try:
         settings = load_settings()
+        server = load_settings(ServerSettings)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = os.environ.get("PORT", "5000")
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        print(f"invalid configuration:\n  PORT: must be 1-65535, not {port!r}", file=sys.stderr)
-        return EXIT_CONFIG
+    host, port = server.HOST, server.PORT
     try:
         upgrade(settings.DATABASE_URL)
     except DatabaseUnreachableError as exc:
@@ -118,9 +116,7 @@ def main() -> int:
     log_requests(app)
     logging.getLogger("werkzeug").addFilter(StripTerminalColours())
     print(f"flask-multitier on http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
-    app.run(
-        host=host, port=int(port), debug=False, threaded=True, request_handler=QuietRequestHandler
-    )
+    app.run(host=host, port=port, debug=False, threaded=True, request_handler=QuietRequestHandler)
     return 0
 
 

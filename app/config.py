@@ -1,14 +1,31 @@
-"""Settings, read only from the environment (12-factor) and validated once at start-up."""
+"""Settings, read only from the environment (12-factor) and validated once at start-up.
+
+One way for every entry point: a pydantic-settings class per reader, loaded by load_settings,
+which lists every problem as `NAME: what is wrong`. DatabaseSettings (`python -m app.migrate`)
+< ServiceSettings (where the services are: also what `python -m stack` checks) < Settings (the
+app). ServerSettings is what gunicorn.conf.py and run.py read; this module imports nothing of
+the app, so gunicorn's master reads it without loading the app.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import socket
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, overload
+from typing import Annotated, Any, Literal, TypeVar, overload
 
 from limits import parse_many
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.urls import normalise, normalise_host
@@ -46,6 +63,28 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def in_range(low: int, high: int) -> BeforeValidator:
+    """A whole number from `low` to `high`, refused as `must be low-high, not '...'`."""
+
+    def check(raw: object) -> int:
+        text = str(raw).strip()
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise ValueError(f"must be {low}-{high}, not {raw!r}")
+        return int(text)
+
+    return BeforeValidator(check)
+
+
+def _check_log_level(level: str) -> str:
+    level = level.upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    return level
+
+
+LogLevel = Annotated[str, AfterValidator(_check_log_level)]
+
+
 class DatabaseSettings(BaseSettings):
     """What the migration command needs: only where the database is."""
 
@@ -64,11 +103,25 @@ class DatabaseSettings(BaseSettings):
         return self.DATABASE_URL.startswith("sqlite")
 
 
-class Settings(DatabaseSettings):
+class ServiceSettings(DatabaseSettings):
+    """Where the app's services are: the database and the cache."""
+
+    REDIS_URL: str | None = None  # unset: in-process cache, fine for one process only
+
+    @field_validator("REDIS_URL")
+    @classmethod
+    def _check_redis_url(cls, url: str | None) -> str | None:
+        if url in (None, ""):
+            return None
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return url
+
+
+class Settings(ServiceSettings):
     """Everything the app reads from the environment."""
 
     APP_ENV: AppEnv = AppEnv.PRODUCTION  # strict by default: forgetting it never weakens production
-    REDIS_URL: str | None = None  # unset: in-process cache, fine for one process only
     # Heroku Redis serves rediss:// with a self-signed certificate: it must be told not to verify.
     REDIS_TLS_VERIFY: bool = True
     SECRET_KEY: str | None = None
@@ -80,7 +133,7 @@ class Settings(DatabaseSettings):
     PUBLIC_BASE_URL: str | None = None
     ALLOWED_HOSTS: Annotated[list[str], NoDecode] = Field(default_factory=list)
     APP_INSTANCE: str = Field(default_factory=socket.gethostname, min_length=1, max_length=64)
-    LOG_LEVEL: str = "INFO"
+    LOG_LEVEL: LogLevel = "INFO"
     CACHE_TTL_SECONDS: int = Field(default=3600, ge=1, le=30 * 24 * 3600)
     CLICK_FLUSH_SECONDS: float = Field(default=1.0, gt=0, le=60)
     DB_POOL_SIZE: int = Field(default=5, ge=1, le=100)
@@ -92,15 +145,6 @@ class Settings(DatabaseSettings):
     RATELIMIT_CREATE: str = "20/minute;200/day"
     RATELIMIT_DELETE: str = "20/minute"
     RATELIMIT_STORAGE_URI: str | None = None
-
-    @field_validator("REDIS_URL")
-    @classmethod
-    def _check_redis_url(cls, url: str | None) -> str | None:
-        if url in (None, ""):
-            return None
-        if not url.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix://")
-        return url
 
     @field_validator("RATELIMIT_CREATE", "RATELIMIT_DELETE")
     @classmethod
@@ -159,14 +203,6 @@ class Settings(DatabaseSettings):
             raise ValueError("must be at least 16 characters (use a long random string)")
         return key
 
-    @field_validator("LOG_LEVEL")
-    @classmethod
-    def _check_log_level(cls, level: str) -> str:
-        level = level.upper()
-        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
-        return level
-
     @property
     def trusted_hosts(self) -> list[str]:
         """ALLOWED_HOSTS plus PUBLIC_BASE_URL's host: the Host names the app answers."""
@@ -201,6 +237,61 @@ class Settings(DatabaseSettings):
         return self
 
 
+MAX_WORKERS = 64  # per instance; more only queue behind each other on any host we know
+WORKER_CLASSES = ("sync", "gthread", "gevent")
+WorkerClass = Literal["sync", "gthread", "gevent"]
+
+
+def _default_workers() -> int:
+    # One per core, capped: only a value the operator writes is refused above the cap, so a big
+    # host never refuses a number nobody wrote.
+    return min(os.cpu_count() or 1, MAX_WORKERS)
+
+
+def _empty_is_default(default: str) -> Callable[[object], object]:
+    return lambda value: value or default
+
+
+class ServerSettings(BaseSettings):
+    """How the app is served: what gunicorn.conf.py (and run.py: HOST, PORT) read."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore")
+
+    # BIND wins over PORT; platforms such as Heroku only give PORT.
+    BIND: str | None = None
+    PORT: Annotated[int, in_range(1, 65535)] = 8000
+    HOST: str = "127.0.0.1"  # run.py only (gunicorn: BIND)
+    WEB_CONCURRENCY: Annotated[int, in_range(1, MAX_WORKERS)] = Field(
+        default_factory=_default_workers
+    )
+    WORKER_CLASS: WorkerClass = "gthread"
+    THREADS: Annotated[int, in_range(1, 64)] = 2
+    GRACEFUL_TIMEOUT: Annotated[int, in_range(1, 600)] = 30
+    TIMEOUT: Annotated[int, in_range(1, 600)] = 30
+    KEEPALIVE: Annotated[int, in_range(0, 3600)] = 75
+    MAX_REQUESTS: Annotated[int, in_range(0, 10_000_000)] = 10000
+    # The WSGI callable; bench/ names its reference apps here to serve them with these settings.
+    WSGI_APP: Annotated[str, BeforeValidator(_empty_is_default("app.wsgi:app"))] = "app.wsgi:app"
+    ACCESS_LOG: str = "-"  # empty: no access log
+    LOG_LEVEL: LogLevel = "INFO"
+    FORWARDED_ALLOW_IPS: str = "127.0.0.1,::1"
+
+    @field_validator("BIND", mode="before")
+    @classmethod
+    def _empty_bind_is_unset(cls, value: object) -> object:
+        return value or None
+
+    @field_validator("WORKER_CLASS", mode="before")
+    @classmethod
+    def _check_worker_class(cls, value: object) -> object:
+        if value not in WORKER_CLASSES:
+            raise ValueError(f"must be {', '.join(WORKER_CLASSES[:-1])} or gevent, not {value!r}")
+        if value == "gevent" and importlib.util.find_spec("gevent") is None:
+            # gevent is optional (requirements-gevent.txt): say so before gunicorn's traceback.
+            raise ValueError("gevent is not installed: pip install -r requirements-gevent.txt")
+        return value
+
+
 def weak_secret(value: str) -> str | None:
     """Why `value` cannot guard production, or None when it can."""
     if value == DEV_SECRET_KEY:
@@ -226,9 +317,22 @@ def load_settings(cls: type[BaseSettings] | None = None, **overrides: Any) -> Ba
     try:
         return (cls or Settings)(**overrides)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            name = ".".join(str(part) for part in error["loc"])
-            message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"  {name}: {message}" if name else f"  {message}")
-        raise ConfigError("invalid configuration:\n" + "\n".join(problems)) from None
+        raise _config_error(exc) from None
+
+
+def check_values(cls: type[SettingsT], **values: Any) -> SettingsT:
+    """`values` alone, as `cls` would take them, without reading this process's environment:
+    for a tool checking what it will hand to another process. Raises ConfigError."""
+    try:
+        return cls.model_validate(values)
+    except ValidationError as exc:
+        raise _config_error(exc) from None
+
+
+def _config_error(exc: ValidationError) -> ConfigError:
+    problems = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"  {name}: {message}" if name else f"  {message}")
+    return ConfigError("invalid configuration:\n" + "\n".join(problems))

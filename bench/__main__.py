@@ -38,13 +38,14 @@ import redis
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 
+from app.config import WORKER_CLASSES
 from app.validation import encode_cursor
 from app.web.my_links import KEEP as MY_LINKS_KEPT
 from app.web.my_links import KEY as MY_LINKS_KEY
 from bench import wrk
 from bench.references.naive import LINK_KEY as NAIVE_LINK_KEY
 from stack import core, procs
-from stack.config import BALANCING, WORKER_CLASSES, StackConfig, StackError
+from stack.config import BALANCING, StackConfig, StackError
 from stack.state import State
 
 BENCH_REDIS_DB = 13

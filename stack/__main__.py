@@ -7,12 +7,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from app.config import MAX_WORKERS, WORKER_CLASSES
 from stack import core
 from stack.config import (
     BALANCING,
     DEFAULT_STATE_DIR,
     MAX_INSTANCES,
-    WORKER_CLASSES,
     StackError,
     from_environment,
 )
@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     start.add_argument(
         "--workers",
-        type=_int_in(1, 64, "workers"),
+        type=_int_in(1, MAX_WORKERS, "workers"),
         help="gunicorn workers per instance (WEB_CONCURRENCY)",
     )
     start.add_argument("--worker-class", choices=WORKER_CLASSES, help="gunicorn worker class")

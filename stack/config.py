@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.config import ConfigError, ServerSettings, ServiceSettings, check_values
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = REPO_ROOT / ".run" / "stack"
 # The local CA and the server certificate: outside the state directory, so that `down` keeps
@@ -21,12 +23,9 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 MAX_INSTANCES = 16
 BALANCING = ("least_conn", "round_robin")
-WORKER_CLASSES = ("sync", "gthread", "gevent")
 _RATE = re.compile(r"^([1-9][0-9]{0,6}r/[sm]|off)$")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
-_DB_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://", "postgresql+psycopg2://")
-_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class StackError(RuntimeError):
@@ -94,17 +93,37 @@ class StackConfig:
             problems.append(f"https port must be between 0 and 65535, got {self.https_port}")
         if self.tls and self.port and self.port == self.https_port:
             problems.append(f"the HTTP and HTTPS ports must differ, both are {self.port}")
-        if self.workers is not None and not 1 <= self.workers <= 64:
-            problems.append(f"workers must be between 1 and 64, got {self.workers}")
-        if self.worker_class is not None and self.worker_class not in WORKER_CLASSES:
-            problems.append(f"worker class must be one of {', '.join(WORKER_CLASSES)}")
-        if not self.database_url.startswith(_DB_SCHEMES):
-            problems.append("DATABASE_URL must be a PostgreSQL URL (postgresql://user@host/db)")
-        if not self.redis_url.startswith(_REDIS_SCHEMES):
-            problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
+        problems += self._app_problems()
         if problems:
             raise StackError("invalid stack settings:\n  " + "\n  ".join(problems))
         return self
+
+    def _app_problems(self) -> list[str]:
+        """What the app and gunicorn would refuse, in their words (app/config.py checks it)."""
+        problems = []
+        try:
+            services = check_values(
+                ServiceSettings, DATABASE_URL=self.database_url, REDIS_URL=self.redis_url
+            )
+            if services.is_sqlite:  # several instances, one database: SQLite is one process's
+                problems.append(
+                    "DATABASE_URL: must be a PostgreSQL URL (postgresql://user@host/db)"
+                )
+        except ConfigError as exc:
+            problems += _lines(exc)
+        gunicorn = {"WEB_CONCURRENCY": self.workers, "WORKER_CLASS": self.worker_class}
+        try:
+            check_values(
+                ServerSettings, **{name: v for name, v in gunicorn.items() if v is not None}
+            )
+        except ConfigError as exc:
+            problems += _lines(exc)
+        return problems
+
+
+def _lines(error: ConfigError) -> list[str]:
+    """The problems a ConfigError lists, without its heading."""
+    return [line.strip() for line in str(error).splitlines()[1:]]
 
 
 def address_list(text: str) -> list[str]:

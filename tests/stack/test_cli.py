@@ -51,7 +51,7 @@ def test_bad_arguments_get_a_clear_error(tmp_path: Path, args: list[str], messag
 def test_bad_service_urls_are_refused_before_anything_starts(tmp_path: Path) -> None:
     result = _stack("--state-dir", str(tmp_path), "up", env={"DATABASE_URL": "mysql://x/y"})
     assert result.returncode == 2
-    assert "DATABASE_URL must be a PostgreSQL URL" in result.stderr
+    assert "DATABASE_URL: must start with postgresql://" in result.stderr
     result = _stack("--state-dir", str(tmp_path), "up", env={"STACK_WRITE_RATE": "10 per s"})
     assert result.returncode == 2
     assert "write rate must look like" in result.stderr

@@ -47,6 +47,11 @@ def test_allow_lists_and_trusted_proxies_are_rendered() -> None:
         ({"balancer_from": ["lb.example"]}, "balancer addresses: 'lb.example' is not"),
         ({"trusted_proxies": ["10.0.0.1; evil"]}, "trusted proxies: '10.0.0.1; evil' is not"),
         ({"tls": True, "port": 8443, "https_port": 8443}, "ports must differ"),
+        # What the app and gunicorn refuse, said in the app's words (app/config.py).
+        ({"database_url": "sqlite:///one.db"}, "DATABASE_URL: must be a PostgreSQL URL"),
+        ({"redis_url": "http://cache:6379"}, "REDIS_URL: must start with redis://"),
+        ({"workers": 65}, "WEB_CONCURRENCY: must be 1-64, not 65"),
+        ({"worker_class": "eventlet"}, "WORKER_CLASS: must be sync, gthread or gevent"),
     ],
 )
 def test_bad_edge_settings_are_refused(settings: dict, message: str) -> None:
