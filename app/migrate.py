@@ -28,7 +28,7 @@ from app.config import (
     normalise_database_url,
 )
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"  # shipped in the package
 # Any constant works; it only has to be the same for every instance of this app.
 ADVISORY_LOCK_ID = 0x666C61736B6D74  # "flaskmt"
 LOCK_POLL_SECONDS = 0.2  # how often a waiting starter tries the lock again

@@ -144,7 +144,7 @@ def test_metrics_cover_every_worker(gunicorn: dict) -> None:
 
 
 def test_run_py_serves_with_no_environment_at_all(tmp_path: Path) -> None:
-    for name in ("app", "migrations", "run.py"):
+    for name in ("app", "run.py"):
         source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))

@@ -44,7 +44,9 @@ def history_problem() -> str | None:
 def commit_before_newest_migration() -> str:
     """The newest commit whose tree does not have the newest migration yet."""
     migration = newest_migration()[1].relative_to(REPO).as_posix()
-    added = _git("log", "--diff-filter=A", "--format=%H", "--", migration).stdout.split()
+    # --follow: the migrations moved into the package once; their history goes on before that.
+    log = ("log", "--follow", "--diff-filter=A", "--format=%H", "--", migration)
+    added = _git(*log).stdout.split()
     commit = f"{added[-1].decode()}^" if added else "HEAD"
     resolved = _git("rev-parse", "--verify", commit).stdout.decode().strip()
     assert resolved, f"git cannot resolve {commit}"

@@ -26,7 +26,7 @@ from tests.support.web import Poller, create_link, follow, static_file
 NAMES = ["lb", "app1", "app2", "db", "cache"]
 GROUPS = {"lb": ["lb"], "app": ["app1", "app2"], "db": ["db"], "cache": ["cache"]}
 # what a release is made of (app role defaults) plus the nginx policy the lb copies
-SOURCE_PATHS = ("app", "migrations", "alembic.ini", "gunicorn.conf.py", "requirements.txt", "nginx")
+SOURCE_PATHS = ("app", "alembic.ini", "gunicorn.conf.py", "requirements.txt", "nginx")
 
 # setup of the module fixture counts into the first test (slow on 2 shared cores)
 pytestmark = pytest.mark.timeout(3600)
