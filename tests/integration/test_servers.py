@@ -19,22 +19,10 @@ import pytest
 import requests
 
 from tests.support.ports import free_port
+from tests.support.servers import serving, wait_until_up
 from tests.support.services import clicks_in_db
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 90) -> None:  # type: ignore[type-arg]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited with {process.returncode}")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:  # not listening yet, or too busy to answer
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not come up")
 
 
 @pytest.fixture
@@ -53,22 +41,15 @@ def gunicorn(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[dict
         "CLICK_FLUSH_SECONDS": "60",  # only a graceful stop can have written the clicks
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{base}/healthz", process)
+    with serving(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        log_path=log_path,
+        ready_url=f"http://127.0.0.1:{port}/healthz",
+    ) as process:
+        base = f"http://127.0.0.1:{port}"
         yield {"base": base, "process": process, "log": log_path, "database_url": database_url}
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=30)
 
 
 def test_gunicorn_logs_one_json_line_per_request(gunicorn: dict) -> None:

@@ -6,9 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +16,8 @@ import requests
 from tests.support import pg
 from tests.support.paths import REPO
 from tests.support.ports import free_port
-from tests.support.procs import run, stop
+from tests.support.procs import run
+from tests.support.servers import serving
 from tests.support.services import scratch_database
 
 # What a wheel is built from: the package and its metadata, nothing else of the repository.
@@ -87,17 +86,14 @@ def test_the_wheel_migrates_and_serves(
         "SECRET_KEY": secrets.token_hex(32),
         "ALLOWED_HOSTS": "127.0.0.1",
     }
-    log = (tmp_path / "gunicorn.log").open("w")
-    server = subprocess.Popen(
+    base = f"http://127.0.0.1:{port}"
+    with serving(
         [str(installed / "bin/gunicorn"), "-c", "gunicorn.conf.py"],
         cwd=tmp_path,
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(f"{base}/readyz", server, tmp_path / "gunicorn.log")
+        log_path=tmp_path / "gunicorn.log",
+        ready_url=f"{base}/readyz",
+    ):
         created = requests.post(f"{base}/api/links", json={"url": "https://example.com/wheel"})
         assert created.status_code == 201, created.text
         code = created.json()["code"]
@@ -108,19 +104,3 @@ def test_the_wheel_migrates_and_serves(
         )
         assert "<form" in requests.get(f"{base}/", timeout=5).text  # the templates shipped
         assert requests.get(f"{base}/static/style.css", timeout=5).status_code == 200
-    finally:
-        stop(server)
-        log.close()
-
-
-def _wait_ready(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert server.poll() is None, f"gunicorn exited:\n{log.read_text()[-3000:]}"
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} never answered 200:\n{log.read_text()[-3000:]}")
