@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from app.config import DEV_SECRET_KEY, AppEnv, ConfigError, Settings, load_settings
+from tests.support.paths import REPO
 
 SECRET = "s" * 32
 HOSTS = "links.example"
@@ -223,3 +226,17 @@ def test_bad_host_settings_are_named_with_the_reason(name: str, value: str, comp
         production(**{name: value})
     assert f"{name}: " in str(error.value)
     assert complaint in str(error.value)
+
+
+def test_reading_the_settings_loads_none_of_the_app() -> None:
+    # gunicorn's master reads app.config; the app and its libraries load in the workers only
+    # (after the fork, and after gevent's monkey-patching when WORKER_CLASS=gevent).
+    code = (
+        "import sys, app.config\n"
+        "heavy = {'flask', 'sqlalchemy', 'redis', 'prometheus_client', 'psycopg2', 'app.factory'}\n"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
