@@ -15,7 +15,7 @@ import socket
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar, overload
+from typing import Annotated, Any, Literal, TypeVar, get_args, overload
 
 from limits import parse_many
 from pydantic import (
@@ -238,8 +238,8 @@ class Settings(ServiceSettings):
 
 
 MAX_WORKERS = 64  # per instance; more only queue behind each other on any host we know
-WORKER_CLASSES = ("sync", "gthread", "gevent")
 WorkerClass = Literal["sync", "gthread", "gevent"]
+WORKER_CLASSES: tuple[str, ...] = get_args(WorkerClass)
 
 
 def _default_workers() -> int:
@@ -285,7 +285,8 @@ class ServerSettings(BaseSettings):
     @classmethod
     def _check_worker_class(cls, value: object) -> object:
         if value not in WORKER_CLASSES:
-            raise ValueError(f"must be {', '.join(WORKER_CLASSES[:-1])} or gevent, not {value!r}")
+            *others, last = WORKER_CLASSES
+            raise ValueError(f"must be {', '.join(others)} or {last}, not {value!r}")
         if value == "gevent" and importlib.util.find_spec("gevent") is None:
             # gevent is optional (requirements-gevent.txt): say so before gunicorn's traceback.
             raise ValueError("gevent is not installed: pip install -r requirements-gevent.txt")
