@@ -35,8 +35,8 @@ def test_concurrent_redirects_on_several_instances_lose_no_click(
         thread.start()
     for thread in threads:
         thread.join()
-    for app in instances:  # what a graceful stop does
-        app.extensions["links"].clicks.close()
+    for app in instances:  # what a graceful stop does (gunicorn's worker_exit)
+        app.extensions["links"].close()
     expected = len(instances) * threads_per_instance * per_thread
     assert clicks_in_db(database_url, "popular") == expected
 
@@ -62,7 +62,7 @@ def test_clicks_survive_an_app_restart(make_app: Callable[..., Flask], database_
     for _ in range(7):
         first.test_client().get("/kept")
     assert clicks_in_db(database_url, "kept") == 0
-    first.extensions["links"].clicks.close()  # gunicorn's worker_exit hook does this
+    first.extensions["links"].close()  # gunicorn's worker_exit hook does this
     second = make_app()
     assert second.test_client().get("/api/links/kept").get_json()["clicks"] == 7
 
@@ -74,5 +74,5 @@ def test_clicks_counted_while_redis_is_down_are_kept(
     create_link(app.test_client(), code="noredis")
     for _ in range(5):
         assert app.test_client().get("/noredis").status_code == 302
-    app.extensions["links"].clicks.close()
+    app.extensions["links"].close()
     assert clicks_in_db(database_url, "noredis") == 5

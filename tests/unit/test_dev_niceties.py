@@ -27,7 +27,7 @@ def app(tmp_path: Path) -> Iterator[Flask]:
     upgrade(url)
     app = create_app(load_settings(Settings, APP_ENV="testing", DATABASE_URL=url, REDIS_URL=None))
     yield app
-    app.extensions["links"].clicks.close()
+    app.extensions["links"].close()
 
 
 @pytest.fixture
