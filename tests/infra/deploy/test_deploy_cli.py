@@ -188,7 +188,8 @@ def test_failed_apply_stops_before_the_inventory(
     )
     assert result.returncode == 5
     assert "InsufficientInstanceCapacity" in _err(result)
-    assert [call[0] for call in fake_terraform.calls()] == ["init", "apply"]
+    # (output: which tier is deployed, kept when neither --scaling nor the var file says)
+    assert [call[0] for call in fake_terraform.calls()] == ["init", "output", "apply"]
     assert not (tmp_path / "inventory.yml").exists()
 
 
