@@ -331,28 +331,34 @@ def _say(message: str) -> None:
     print(f"deploy: {message}", file=sys.stderr, flush=True)
 
 
+def _deployed(runner) -> dict | None:
+    """The outputs of what is deployed, or None when nothing (or no state) is."""
+    try:
+        return runner.outputs()
+    except (MissingOutputsError, TerraformFailedError):
+        return None
+
+
 def _init(args: argparse.Namespace):
     """terraform init, then the app tier to plan for: --scaling, else the var file's
     app_scaling, else the deployed one (so that `up` without --scaling never turns an Auto
-    Scaling group into fixed instances by accident), else fixed."""
+    Scaling group into fixed instances by accident), else fixed. Returns the runner and the
+    deployed outputs when it read them ({} for nothing deployed; None: not read)."""
     runner = _runner(args)
     runner.init()
     if "app_scaling" in runner.overrides:
-        return runner
+        return runner, None
     if runner.var_file and string_setting(runner.var_file, "app_scaling") is not None:
-        return runner
-    try:
-        deployed = runner.outputs()
-    except (MissingOutputsError, TerraformFailedError):
-        return runner  # nothing deployed yet
+        return runner, None
+    deployed = _deployed(runner) or {}
     if deployed.get("app_scaling"):
         _say('keeping app_scaling = "asg", the deployed tier (--scaling fixed to change it)')
         runner.overrides["app_scaling"] = "asg"
-    return runner
+    return runner, deployed
 
 
 def cmd_plan(args: argparse.Namespace) -> None:
-    runner = _init(args)
+    runner, _ = _init(args)
     print(runner.plan())
 
 
@@ -418,8 +424,10 @@ def _publish(aws: scaling.Aws, tier: scaling.ScalingOutputs) -> str:
 
 
 def cmd_up(args: argparse.Namespace) -> None:
+    if args.no_provision and args.scaling == "asg":
+        raise DeployError(_NO_PROVISION_IN_ASG)
     _say("terraform init")
-    runner = _init(args)
+    runner, _ = _init(args)
     _say("terraform apply")
     runner.apply()
     outputs = runner.outputs()
@@ -435,14 +443,17 @@ def cmd_up(args: argparse.Namespace) -> None:
     cmd_smoke(args, outputs)
 
 
+_NO_PROVISION_IN_ASG = (
+    "--no-provision is for the fixed tier: an Auto Scaling group has no provisioning step "
+    "(skip the smoke test with --no-smoke)"
+)
+
+
 def _up_scaling(args: argparse.Namespace, outputs: dict) -> None:
     """The Auto Scaling group configures its instances itself: give them secrets and a release,
     then wait for what the API says of their health."""
     if args.no_provision:
-        raise DeployError(
-            "--no-provision is for the fixed tier: an Auto Scaling group has no provisioning "
-            "step (the apply is done; skip the smoke test with --no-smoke)"
-        )
+        raise DeployError(f"{_NO_PROVISION_IN_ASG} (the apply is done)")
     tier = scaling.ScalingOutputs.from_outputs(outputs)
     aws = scaling.Aws(tier.region)
     for name in scaling.ensure_secrets(aws, tier):
@@ -491,16 +502,6 @@ def cmd_release(args: argparse.Namespace) -> None:
     cmd_smoke(args, outputs)
 
 
-def _scaling_prefix(runner) -> tuple[str, str] | None:
-    """(region, SSM prefix) of a deployed Auto Scaling group, before destroy forgets them."""
-    try:
-        outputs = runner.outputs()
-    except (MissingOutputsError, TerraformFailedError):
-        return None  # nothing deployed, or no state to read: nothing of ours in SSM either
-    tier = outputs.get("app_scaling")
-    return (outputs["region"], tier["ssm_prefix"]) if tier and outputs.get("region") else None
-
-
 _PROTECTION_HINTS = (
     (
         ("db instance", "deletion protection"),
@@ -530,9 +531,10 @@ def cmd_down(args: argparse.Namespace) -> None:
             answer = ""
         if answer.strip() != "yes":
             raise DeployError("nothing destroyed: answer 'yes' or pass --yes")
-    runner = _runner(args)
-    runner.init()
-    tier = _scaling_prefix(runner)
+    runner, deployed = _init(args)
+    # Where `up` put the app secrets, read before destroy forgets it.
+    deployed = (_deployed(runner) or {}) if deployed is None else deployed
+    tier = deployed.get("app_scaling")
     try:
         runner.destroy()
     except TerraformFailedError as exc:
@@ -545,9 +547,8 @@ def cmd_down(args: argparse.Namespace) -> None:
             "to apply it, then `python -m deploy down` again."
         ) from None
     _say("destroyed")
-    if tier:
-        region, prefix = tier
-        for name in scaling.delete_secrets(scaling.Aws(region), prefix):
+    if tier and deployed.get("region"):
+        for name in scaling.delete_secrets(scaling.Aws(deployed["region"]), tier["ssm_prefix"]):
             _say(f"deleted {name}")
 
 

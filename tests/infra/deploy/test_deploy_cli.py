@@ -557,6 +557,8 @@ def test_options_work_after_the_command_too(run_deploy, fake_terraform, tmp_path
         ("provision", "--ansible-playbook", "--var-file"),
         ("smoke", "--attempts", "--inventory"),
         ("down", "--yes", "--ssh-key"),
+        ("release", "--no-refresh", "--var-file"),
+        ("up", "--scaling", "--url"),
     ],
 )
 def test_each_command_lists_only_its_own_options(
@@ -838,6 +840,18 @@ def test_up_keeps_a_deployed_auto_scaling_group(
     # There is no provisioning step to stop after in this mode: said, not ignored.
     assert result.returncode == 1
     assert "--no-provision is for the fixed tier" in _err(result)
+
+
+def test_up_asg_without_provisioning_is_refused_before_terraform(
+    run_deploy, fake_terraform, var_file: Path
+) -> None:
+    result = run_deploy(
+        "--terraform-bin", str(fake_terraform.path), "--var-file", str(var_file),
+        "up", "--scaling", "asg", "--no-provision", env=fake_terraform.env,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "--no-provision is for the fixed tier" in _err(result)
+    assert fake_terraform.calls() == []
 
 
 def test_down_explains_alb_protection_and_a_full_bucket(
