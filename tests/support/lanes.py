@@ -26,7 +26,7 @@ GROUP_MINUTES = {
     "infra/docker": 3.0,
     "infra/deploy/test_deploy_emulated": 2.0,
     "infra/terraform/test_terraform_emulated": 2.0,
-    "infra/terraform/test_terraform_asg_emulated": 4.5,
+    "infra/terraform/test_terraform_asg_emulated": 5.0,
     "infra/terraform/test_terraform_static": 1.5,
     "unit": 0.5,
 }
