@@ -160,7 +160,6 @@ def release_key(release: str) -> str:
 
 def publish(aws: Aws, scaling: ScalingOutputs, release: str, artifact: Path) -> None:
     """Upload the artifact and point <ssm_prefix>/release at it (new instances install it)."""
-    aws.upload(artifact, scaling.release_bucket, release_key(release))
     pointer = f"{scaling.ssm_prefix}/release"
     key_id = aws.parameter_key(pointer)
     if key_id is None:
@@ -168,6 +167,7 @@ def publish(aws: Aws, scaling: ScalingOutputs, release: str, artifact: Path) -> 
             f"SSM parameter {pointer} does not exist: Terraform creates it; run "
             "`python -m deploy up --scaling asg`"
         )
+    aws.upload(artifact, scaling.release_bucket, release_key(release))
     # Overwriting without KeyId would re-encrypt with the account's default key, which the
     # instance role is not granted: keep the key Terraform chose.
     aws.call("ssm", "put_parameter", Name=pointer, Value=release, Type="SecureString",
