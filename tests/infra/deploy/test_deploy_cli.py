@@ -790,7 +790,7 @@ def test_release_when_aws_is_unreachable(
     fake_terraform.outputs(asg_outputs(target))
     result = _release(run_deploy, fake_terraform, "http://127.0.0.1:9", api)
     assert result.returncode == 10, result.stderr
-    assert "AWS s3 head_object failed" in _err(result)
+    assert "AWS ssm describe_parameters failed: Could not connect" in _err(result)
     assert "127.0.0.1:9" in _err(result)
 
 
