@@ -84,6 +84,7 @@ def test_asg_mode_deploys_releases_and_destroys_through_the_cli(
     del variables["app_scaling"]  # given on the command line: `up --scaling asg`
     workdir = aws.copy_module(aws.TERRAFORM_SRC, tmp_path / "terraform")
     aws.write_override(workdir, aws_endpoint)
+    aws.write_module_overrides(workdir)
     var_file = aws.write_var_file(tmp_path / "asg.tfvars.json", variables)
     inventory = tmp_path / "inventory.yml"
     env = {"TF_PLUGIN_DIR": str(plugin_dir), "AWS_ENDPOINT_URL": aws_endpoint}
