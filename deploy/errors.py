@@ -31,3 +31,23 @@ class ProvisionError(DeployError):
 
 class SmokeTestError(DeployError):
     exit_code = 8
+
+
+class AwsApiError(DeployError):
+    """An AWS API call failed; `code` is AWS's error code when it sent one."""
+
+    exit_code = 10
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class RolloutError(DeployError):
+    """The Auto Scaling group did not get healthy, or an instance refresh failed or timed out."""
+
+    exit_code = 11
+
+
+class ReleaseBuildError(DeployError):
+    exit_code = 12

@@ -9,10 +9,12 @@ python-terraform 0.10.1 (the last release) predates Terraform 0.15, so:
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +74,7 @@ class TerraformRunner:
         var_file: Path | None,
         binary: str = "terraform",
         plugin_dir: Path | None = None,
+        overrides: dict[str, Any] | None = None,
     ) -> None:
         resolved = shutil.which(binary)
         if resolved is None:
@@ -85,6 +88,8 @@ class TerraformRunner:
         self.working_dir = working_dir
         self.var_file = var_file
         self.plugin_dir = plugin_dir
+        self.overrides = dict(overrides or {})
+        self._override_file: Path | None = None
         self._tf = _Terraform(working_dir=str(working_dir), terraform_bin_path=resolved)
 
     def _run(
@@ -105,9 +110,22 @@ class TerraformRunner:
         return text
 
     def _var_options(self) -> dict[str, Any]:
-        # python-terraform turns a dict into a temporary var file; an empty one would add a
-        # useless -var-file, so pass None. Only plan/apply/destroy take variables.
-        return {"var": None, "var_file": str(self.var_file) if self.var_file else None}
+        # Only plan/apply/destroy take variables. Command-line overrides (`--scaling`) go in a
+        # var file of their own *after* the user's, so that they win: python-terraform's own
+        # `var` dict would become a var file placed before it.
+        files = [str(self.var_file)] if self.var_file else []
+        if self.overrides:
+            files.append(str(self._overrides_file()))
+        return {"var": None, "var_file": files or None}
+
+    def _overrides_file(self) -> Path:
+        if self._override_file is None:
+            handle, name = tempfile.mkstemp(prefix="deploy-overrides-", suffix=".tfvars.json")
+            with os.fdopen(handle, "w") as file:
+                json.dump(self.overrides, file)
+            self._override_file = Path(name)
+            atexit.register(self._override_file.unlink, missing_ok=True)
+        return self._override_file
 
     def init(self) -> None:
         """`terraform init` (with -plugin-dir when given: offline mirrors, tests)."""

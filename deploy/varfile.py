@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from deploy.errors import VarFileError
@@ -45,3 +46,13 @@ def check_var_file(path: Path) -> Path:
             f"(TF_VAR_{leaked[0]}=...) so that they never land in a file"
         )
     return path.resolve()
+
+
+def string_setting(path: Path, name: str) -> str | None:
+    """The value a checked var file gives `name` when it is a plain string, else None."""
+    text = path.read_text(encoding="utf-8")
+    if path.name.endswith(".json"):
+        value = json.loads(text).get(name)
+        return value if isinstance(value, str) else None
+    match = re.search(rf'^\s*{re.escape(name)}\s*=\s*"([^"]*)"', text, re.MULTILINE)
+    return match.group(1) if match else None

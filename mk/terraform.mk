@@ -20,7 +20,8 @@ DEPLOY_ARGS   ?=
 
 ##@ Terraform and the deploy CLI (terraform/, deploy/; up and down touch real AWS)
 .PHONY: tf-fmt tf-fmt-check tf-validate tf-checkov tf-check test-terraform \
-	deploy-venv deploy-plan deploy-up deploy-inventory deploy-provision deploy-smoke deploy-down
+	deploy-venv deploy-plan deploy-up deploy-inventory deploy-provision deploy-smoke \
+	deploy-release deploy-down
 
 tf-fmt: ## terraform fmt, recursively
 	$(TF) fmt -recursive terraform
@@ -54,7 +55,7 @@ $(DEPLOY_VENV)/.installed: deploy/requirements.txt
 	$(DEPLOY_VENV)/bin/pip install --quiet -r deploy/requirements.txt
 	touch $@
 
-deploy-venv: $(DEPLOY_VENV)/.installed ## The deploy CLI's venv (python-terraform, PyYAML)
+deploy-venv: $(DEPLOY_VENV)/.installed ## The deploy CLI's venv (python-terraform, PyYAML, boto3)
 
 deploy-plan: deploy-venv ## terraform init + plan with terraform/terraform.tfvars
 	$(DEPLOY) $(DEPLOY_ARGS) plan
@@ -70,6 +71,9 @@ deploy-provision: deploy-venv ansible-venv ## ansible-playbook site.yml with the
 
 deploy-smoke: deploy-venv ## create and follow a link through the public URL, check /readyz
 	$(DEPLOY) $(DEPLOY_ARGS) smoke
+
+deploy-release: deploy-venv ## Auto Scaling tier: publish this checkout, roll it through the group, smoke-test
+	$(DEPLOY) $(DEPLOY_ARGS) release
 
 deploy-down: deploy-venv ## terraform destroy (asks first)
 	$(DEPLOY) $(DEPLOY_ARGS) down

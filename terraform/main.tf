@@ -98,7 +98,9 @@ module "lb" {
 # The site's name points at the load balancers when Terraform manages its zone; else the
 # dns_records output says what to create by hand. ACME's HTTP-01 check needs it before Ansible runs.
 resource "aws_route53_record" "site" {
-  count = var.route53_zone_id != null ? 1 : 0
+  # The ALB's name is a DNS name, not addresses: in the asg mode the record is yours to make
+  # (docs/aws-scaling.md), and route53_zone_id has nothing to point here.
+  count = var.route53_zone_id != null && !local.asg ? 1 : 0
 
   zone_id = var.route53_zone_id
   name    = var.domain
@@ -223,7 +225,7 @@ module "app_scaling" {
   min_healthy_percentage       = var.asg_min_healthy_percentage
   instance_warmup_seconds      = var.asg_instance_warmup_seconds
 
-  domain_name                  = var.asg_domain_name
+  domain_name                  = var.domain
   route53_zone_id              = var.asg_route53_zone_id
   certificate_arn              = var.asg_certificate_arn
   deletion_protection          = var.alb_deletion_protection
@@ -241,8 +243,8 @@ module "app_scaling" {
     REDIS_HOST      = local.cache_on_ec2 ? module.cache_host.private_ips[0] : module.cache[0].address
     REDIS_PORT      = tostring(local.cache_on_ec2 ? 6379 : module.cache[0].port)
     REDIS_TLS       = tostring(local.cache_on_ec2 ? false : module.cache[0].tls)
-    PUBLIC_BASE_URL = "https://${var.asg_domain_name}"
-    ALLOWED_HOSTS   = var.asg_domain_name
+    PUBLIC_BASE_URL = "https://${var.domain}"
+    ALLOWED_HOSTS   = var.domain
     # nginx takes the client address from X-Forwarded-For only when the ALB (in the VPC) sent it.
     VPC_CIDR = module.network.vpc_cidr
     }, var.db_manage_master_password ? {

@@ -1,15 +1,15 @@
 # Everything `python -m deploy inventory` needs to write the Ansible inventory, and nothing secret.
 
 output "public_url" {
-  description = "HTTPS URL of the app: the domain (the ALB's in the asg mode), else the first load balancer's address."
-  value       = local.asg ? "https://${var.asg_domain_name}" : (var.domain != "" ? "https://${var.domain}" : "https://${module.lb.public_ips[0]}")
+  description = "HTTPS URL of the app: the domain, else (fixed tier only) the first load balancer's address."
+  value       = var.domain != "" ? "https://${var.domain}" : "https://${module.lb.public_ips[0]}"
 }
 
 output "tls" {
   description = "How the certificate is got: acm at the ALB in the asg mode; else nginx's, acme for the domain or self_signed from the project CA (trust its ca.pem)."
   value = {
     mode       = local.asg ? "acm" : (var.domain != "" ? "acme" : "self_signed")
-    domain     = local.asg ? var.asg_domain_name : var.domain
+    domain     = var.domain
     acme_email = var.acme_email
   }
 }
@@ -90,12 +90,15 @@ output "region" {
 }
 
 output "app_scaling" {
-  description = "The elastic tier (app_scaling = \"asg\"): ALB name, group, release bucket and SSM path; null in the fixed mode."
+  description = "The elastic tier (app_scaling = \"asg\"): ALB name, group, target group, release bucket, SSM path and the refresh settings `python -m deploy release` uses; null in the fixed mode."
   value = local.asg ? {
-    alb_dns_name   = module.app_scaling[0].alb_dns_name
-    alb_zone_id    = module.app_scaling[0].alb_zone_id
-    asg_name       = module.app_scaling[0].asg_name
-    release_bucket = module.app_scaling[0].release_bucket
-    ssm_prefix     = module.app_scaling[0].ssm_prefix
+    alb_dns_name            = module.app_scaling[0].alb_dns_name
+    alb_zone_id             = module.app_scaling[0].alb_zone_id
+    asg_name                = module.app_scaling[0].asg_name
+    target_group_arn        = module.app_scaling[0].target_group_arn
+    release_bucket          = module.app_scaling[0].release_bucket
+    ssm_prefix              = module.app_scaling[0].ssm_prefix
+    min_healthy_percentage  = var.asg_min_healthy_percentage
+    instance_warmup_seconds = var.asg_instance_warmup_seconds
   } : null
 }

@@ -63,7 +63,7 @@ variable "nat_gateway_mode" {
 
 # ------------------------------------------------------------------ HTTPS
 variable "domain" {
-  description = "Public DNS name of the site, e.g. \"links.example.com\". Set: nginx gets a certificate for it from an ACME CA (Let's Encrypt, HTTP-01), so its A record must point at the dns_records output (or give route53_zone_id) before provisioning. Empty: nginx serves a certificate from the project CA for the load balancers' addresses."
+  description = "Public DNS name of the site, e.g. \"links.example.com\". Fixed tier: set, nginx gets a certificate for it from an ACME CA (Let's Encrypt, HTTP-01), so its A record must point at the dns_records output (or give route53_zone_id) before provisioning; empty, nginx serves a certificate from the project CA for the load balancers' addresses. app_scaling = \"asg\": required, the name of the ALB's ACM certificate."
   type        = string
   default     = ""
 
@@ -85,7 +85,7 @@ variable "acme_email" {
 }
 
 variable "route53_zone_id" {
-  description = "Route 53 hosted zone holding domain: when set, Terraform creates domain's A record pointing at the load balancers. Null: you create the record yourself (see the dns_records output)."
+  description = "Fixed tier: Route 53 hosted zone holding domain; when set, Terraform creates domain's A record pointing at the load balancers. Null: you create the record yourself (see the dns_records output). The asg mode takes asg_route53_zone_id instead."
   type        = string
   default     = null
 
@@ -344,8 +344,8 @@ variable "app_scaling" {
   }
 
   validation {
-    condition     = var.app_scaling != "asg" || (var.asg_domain_name != null && (var.asg_route53_zone_id != null || var.asg_certificate_arn != null))
-    error_message = "app_scaling = \"asg\" serves HTTPS on the ALB: set asg_domain_name, and asg_route53_zone_id (a DNS-validated certificate) or asg_certificate_arn."
+    condition     = var.app_scaling != "asg" || (var.domain != "" && (var.asg_route53_zone_id != null || var.asg_certificate_arn != null))
+    error_message = "app_scaling = \"asg\" serves HTTPS on the ALB with a certificate for domain: set domain, and asg_route53_zone_id (a DNS-validated certificate) or asg_certificate_arn."
   }
 
   # Instances come and go: the database must outlive them (RDS), not live on one of them.
@@ -360,25 +360,14 @@ variable "app_scaling" {
   }
 }
 
-variable "asg_domain_name" {
-  description = "Name the elastic tier answers to (its certificate's name), e.g. \"links.example.com\"; required when app_scaling = \"asg\"."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.asg_domain_name == null || can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", coalesce(var.asg_domain_name, "x.example")))
-    error_message = "asg_domain_name must be a lowercase DNS name such as links.example.com."
-  }
-}
-
 variable "asg_route53_zone_id" {
-  description = "Route 53 zone of asg_domain_name: a DNS-validated ACM certificate is requested. Null: give asg_certificate_arn."
+  description = "Route 53 zone of domain: a DNS-validated ACM certificate is requested for the ALB. Null: give asg_certificate_arn."
   type        = string
   default     = null
 }
 
 variable "asg_certificate_arn" {
-  description = "ACM certificate (issued or imported) for asg_domain_name when there is no asg_route53_zone_id."
+  description = "ACM certificate (issued or imported) for domain when there is no asg_route53_zone_id."
   type        = string
   default     = null
 

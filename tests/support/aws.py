@@ -146,6 +146,35 @@ provider "aws" {{
     )
 
 
+def write_module_overrides(workdir: Path) -> None:
+    """Module settings moto cannot take, in override files only test copies get. moto applies a
+    bucket policy's statements without their conditions (moto/s3/responses.py: "Conditions are
+    not taken into account"), so the release bucket's DenyPlainHTTP (s3:* when
+    aws:SecureTransport is false) would deny every object call, over HTTPS too: the copy keeps
+    that statement for one action no test calls."""
+    (workdir / "modules/app_scaling/emulator_override.tf").write_text(
+        """# Test only: moto ignores policy conditions (see tests/support/aws.py).
+data "aws_iam_policy_document" "releases_bucket" {
+  statement {
+    sid       = "DenyPlainHTTP"
+    effect    = "Deny"
+    actions   = ["s3:PutBucketWebsite"]
+    resources = [aws_s3_bucket.releases.arn]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+"""
+    )
+
+
 def emulator_vars(ssh_public_key: str, ami_id: str, **overrides: object) -> dict[str, object]:
     """Variables for an emulated apply: small, destroyable, without what moto does not implement."""
     variables: dict[str, object] = {
@@ -180,6 +209,7 @@ def emulated_root_module(
     """A copy of the root module pointed at the emulator, with its var file, initialised."""
     workdir = copy_module(TERRAFORM_SRC, tmp_path / "terraform")
     write_override(workdir, endpoint)
+    write_module_overrides(workdir)
     write_var_file(workdir / "aws.tfvars.json", variables)
     terraform(workdir, "init", "-input=false", f"-plugin-dir={plugin_dir}")
     return workdir

@@ -1,13 +1,15 @@
 """Look at the emulated AWS with boto3; run inside the moto venv, prints one JSON document.
 
 python aws_probe.py ENDPOINT leftovers | first-ami | snapshot | scaling-snapshot PREFIX |
-    create-zone DOMAIN | delete-zone ZONE_ID
+    create-zone DOMAIN | delete-zone ZONE_ID | release-target NAME | release-state BUCKET PREFIX
 """
 
 from __future__ import annotations
 
+import io
 import json
 import sys
+import tarfile
 from typing import Any
 
 import boto3
@@ -297,6 +299,40 @@ def delete_zone(zone_id: str) -> str:
     return ",".join(left)
 
 
+def release_target(name: str) -> dict[str, str]:
+    """What Terraform's app_scaling module gives a release, without an apply: a KMS key, the
+    release bucket and the release pointer reading "none"."""
+    key = client("kms").create_key(Description=name)["KeyMetadata"]["Arn"]
+    bucket = f"{name}-releases"
+    client("s3").create_bucket(Bucket=bucket)
+    prefix = f"/{name}/app"
+    client("ssm").put_parameter(
+        Name=f"{prefix}/release", Value="none", Type="SecureString", KeyId=key
+    )
+    return {"key": key, "bucket": bucket, "prefix": prefix}
+
+
+def release_state(bucket: str, prefix: str) -> dict[str, Any]:
+    """The artifacts in the bucket (with their file names) and the parameters under the path."""
+    s3, ssm = client("s3"), client("ssm")
+    artifacts = {}
+    for item in s3.list_objects_v2(Bucket=bucket, Prefix="releases/").get("Contents", []):
+        body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+        with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as archive:
+            artifacts[item["Key"]] = archive.getnames()
+    described = ssm.describe_parameters(
+        ParameterFilters=[{"Key": "Path", "Option": "Recursive", "Values": [prefix]}]
+    )["Parameters"]
+    parameters = {
+        p["Name"]: {
+            "key": p.get("KeyId"),
+            "value": ssm.get_parameter(Name=p["Name"], WithDecryption=True)["Parameter"]["Value"],
+        }
+        for p in described
+    }
+    return {"artifacts": artifacts, "parameters": parameters}
+
+
 COMMANDS = {
     "leftovers": leftovers,
     "first-ami": first_ami,
@@ -304,5 +340,7 @@ COMMANDS = {
     "scaling-snapshot": scaling_snapshot,
     "create-zone": create_zone,
     "delete-zone": delete_zone,
+    "release-target": release_target,
+    "release-state": release_state,
 }
 print(json.dumps(COMMANDS[COMMAND](*ARGS)))

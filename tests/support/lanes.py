@@ -25,8 +25,9 @@ GROUP_MINUTES = {
     "infra/ansible/test_ansible_acme": 3.0,
     "infra/docker": 3.0,
     "infra/deploy/test_deploy_emulated": 2.0,
+    "infra/deploy/test_deploy_cli": 1.5,
     "infra/terraform/test_terraform_emulated": 2.0,
-    "infra/terraform/test_terraform_asg_emulated": 4.5,
+    "infra/terraform/test_terraform_asg_emulated": 5.0,
     "infra/terraform/test_terraform_static": 1.5,
     "unit": 0.5,
 }

@@ -9,16 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import aws
+from tests.support import deploy_cli
 from tests.support.fake_terraform import FakeTerraform
-from tests.support.paths import REPO
-from tests.support.procs import run as run_command
-from tests.support.venvs import tool_venv
 
 
 @pytest.fixture(scope="session")
 def deploy_python() -> Path:
-    return tool_venv("deploy", REPO / "deploy/requirements.txt") / "bin/python"
+    return deploy_cli.deploy_python()
 
 
 Runner = Callable[..., subprocess.CompletedProcess]
@@ -31,10 +28,9 @@ def run_deploy(deploy_python: Path, tmp_path: Path) -> Runner:
     def run(
         *args: str, env: dict[str, str] | None = None, timeout: int = 600
     ) -> subprocess.CompletedProcess:
-        full_env = aws.terraform_env({"DEPLOY_INVENTORY": str(tmp_path / "inventory.yml")})
-        full_env.update(env or {})
-        command = [str(deploy_python), "-m", "deploy", *args]
-        return run_command(command, env=full_env, timeout=timeout, check=False)
+        return deploy_cli.run_deploy(
+            *args, inventory=tmp_path / "inventory.yml", env=env, timeout=timeout
+        )
 
     return run
 

@@ -1,4 +1,5 @@
-"""The deploy CLI's behaviour and error paths, with a recording stand-in for terraform/ansible."""
+"""The deploy CLI's behaviour and error paths, with a recording stand-in for terraform/ansible
+(and, for `release`, moto's emulated S3/SSM/KMS and a stand-in for the instance refresh API)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import yaml
 from tests.support import aws
 from tests.support.certs import server_certificate
 from tests.support.need import need
+from tests.support.refresh_api import RefreshApi, refresh_api
 
 
 def sample_outputs(database_mode: str = "ec2", cache_mode: str = "ec2") -> dict:
@@ -186,7 +188,8 @@ def test_failed_apply_stops_before_the_inventory(
     )
     assert result.returncode == 5
     assert "InsufficientInstanceCapacity" in _err(result)
-    assert [call[0] for call in fake_terraform.calls()] == ["init", "apply"]
+    # (output: which tier is deployed, kept when neither --scaling nor the var file says)
+    assert [call[0] for call in fake_terraform.calls()] == ["init", "output", "apply"]
     assert not (tmp_path / "inventory.yml").exists()
 
 
@@ -554,6 +557,8 @@ def test_options_work_after_the_command_too(run_deploy, fake_terraform, tmp_path
         ("provision", "--ansible-playbook", "--var-file"),
         ("smoke", "--attempts", "--inventory"),
         ("down", "--yes", "--ssh-key"),
+        ("release", "--no-refresh", "--var-file"),
+        ("up", "--scaling", "--url"),
     ],
 )
 def test_each_command_lists_only_its_own_options(
@@ -603,3 +608,267 @@ def test_down_explains_rds_deletion_protection(run_deploy, fake_terraform, var_f
     message = _err(result)
     assert "Set db_deletion_protection = false" in message
     assert str(var_file) in message
+
+
+# ------------------------------------------------------------------ release (asg mode)
+# Against moto's emulated S3, SSM and KMS, with a stand-in for the instance refresh calls moto
+# lacks (tests/support/refresh_api.py); terraform is the recording stand-in, its outputs naming
+# what `release-target` made in the emulator, as terraform/outputs.tf would in the asg mode.
+
+
+@pytest.fixture(scope="module")
+def aws_endpoint() -> Iterator[str]:
+    with aws.moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def api() -> Iterator[RefreshApi]:
+    with refresh_api() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def target(aws_endpoint: str) -> dict[str, str]:
+    """A fresh bucket, key and pointer in the emulator for each test."""
+    return aws.aws_query(aws_endpoint, "release-target", f"rel-{uuid.uuid4().hex[:8]}")
+
+
+def asg_outputs(target: dict[str, str], public_url: str = "https://links.example.test") -> dict:
+    outputs = sample_outputs("managed", "managed")
+    outputs.update(
+        public_url=public_url,
+        tls={"mode": "acm", "domain": "links.example.test", "acme_email": ""},
+        lb_hosts={},
+        app_hosts={},
+        region=aws.REGION,
+        app_scaling={
+            "alb_dns_name": "t-alb-1.us-east-1.elb.amazonaws.com",
+            "alb_zone_id": "Z35SXDOTRQ7X7K",
+            "asg_name": "t-app",
+            "target_group_arn": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t-app/1",
+            "release_bucket": target["bucket"],
+            "ssm_prefix": target["prefix"],
+            "min_healthy_percentage": 50,
+            "instance_warmup_seconds": 120,
+        },
+    )
+    return outputs
+
+
+def _release(run_deploy, fake_terraform, endpoint: str, api: RefreshApi, *args: str):
+    env = {
+        **fake_terraform.env,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ENDPOINT_URL_AUTO_SCALING": api.url,
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+    return run_deploy("--terraform-bin", str(fake_terraform.path), "release", *args, env=env)
+
+
+def test_release_publishes_points_refreshes_and_smoke_tests(
+    run_deploy, fake_terraform, aws_endpoint: str, api: RefreshApi, target: dict, stand_in_app
+) -> None:
+    url, app = stand_in_app
+    fake_terraform.outputs(asg_outputs(target, public_url=url))
+    # Successful at the first look (tests/unit/test_deploy_waits.py follows a longer refresh).
+    api.script = [("Successful", "")]
+    result = _release(run_deploy, fake_terraform, aws_endpoint, api, "--timeout", "60")
+    assert result.returncode == 0, result.stderr
+    report, _ = json.JSONDecoder().raw_decode(result.stdout)  # the smoke test's report follows
+    release = report["release"]
+
+    state = aws.aws_query(aws_endpoint, "release-state", target["bucket"], target["prefix"])
+    # The artifact the boot script fetches: releases/<id>.tar.gz with the playbook it runs.
+    members = state["artifacts"][f"releases/{release}.tar.gz"]
+    assert {"ansible/asg-instance.yml", "ansible/requirements.txt", "app/__init__.py"} <= set(
+        members
+    )
+    assert "nginx" in {m.split("/")[0] for m in members}
+    assert not [m for m in members if m.startswith(("tests/", "terraform/", ".git"))]
+    assert report["artifact"] == f"s3://{target['bucket']}/releases/{release}.tar.gz"
+    # The pointer moved, still encrypted with the key Terraform chose (the instances may use it).
+    pointer = state["parameters"][f"{target['prefix']}/release"]
+    assert pointer == {"value": release, "key": target["key"]}
+    # One rolling refresh with the group's settings from the outputs, waited for.
+    [started] = api.started
+    assert started["AutoScalingGroupName"] == "t-app"
+    assert started["Strategy"] == "Rolling"
+    assert started["Preferences.MinHealthyPercentage"] == "50"
+    assert started["Preferences.InstanceWarmup"] == "120"
+    assert report["instance_refresh"] == "refresh-1"
+    assert "instance refresh Successful, 100% done" in _err(result)
+    # ...and the smoke test ran through the public URL.
+    assert f"smoke test passed: {url}" in _err(result)
+    assert len(app.links) == 1
+
+    # The same tree again is the same artifact: the pointer stays, nothing new is uploaded.
+    again = _release(run_deploy, fake_terraform, aws_endpoint, api, "--no-smoke")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["release"] == release
+    assert len(aws.aws_query(aws_endpoint, "release-state", target["bucket"], target["prefix"])[
+        "artifacts"
+    ]) == 1  # fmt: skip
+    assert len(api.started) == 2
+
+
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        ([("Failed", "instance i-1 failed its health check")], "ended Failed: instance i-1"),
+        ([("Cancelled", "")], "ended Cancelled: no reason given"),
+        ([("RollbackSuccessful", "alarm fired")], "ended RollbackSuccessful: alarm fired"),
+    ],
+)
+def test_release_reports_a_refresh_that_did_not_succeed(
+    run_deploy, fake_terraform, aws_endpoint: str, api: RefreshApi, target: dict, script, message
+) -> None:
+    fake_terraform.outputs(asg_outputs(target))
+    api.script = script
+    result = _release(run_deploy, fake_terraform, aws_endpoint, api)
+    assert result.returncode == 11, result.stderr
+    assert f"instance refresh refresh-1 {message}" in _err(result)
+    assert "smoke test" not in _err(result)
+
+
+def test_release_gives_up_waiting_after_the_timeout(
+    run_deploy, fake_terraform, aws_endpoint: str, api: RefreshApi, target: dict
+) -> None:
+    fake_terraform.outputs(asg_outputs(target))
+    api.script = [("InProgress", "Waiting for instances to warm up")]
+    result = _release(run_deploy, fake_terraform, aws_endpoint, api, "--timeout", "1")
+    assert result.returncode == 11, result.stderr
+    assert "instance refresh refresh-1 still InProgress (50% done) after 1 s" in _err(result)
+
+
+def test_release_while_a_refresh_runs(
+    run_deploy, fake_terraform, aws_endpoint: str, api: RefreshApi, target: dict
+) -> None:
+    fake_terraform.outputs(asg_outputs(target))
+    api.error = "InstanceRefreshInProgress"
+    result = _release(run_deploy, fake_terraform, aws_endpoint, api)
+    assert result.returncode == 11, result.stderr
+    assert "an instance refresh of t-app is already running" in _err(result)
+
+
+def test_release_without_refresh_only_moves_the_pointer(
+    run_deploy, fake_terraform, aws_endpoint: str, api: RefreshApi, target: dict
+) -> None:
+    fake_terraform.outputs(asg_outputs(target))
+    result = _release(run_deploy, fake_terraform, aws_endpoint, api, "--no-refresh", "--no-smoke")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["instance_refresh"] is None
+    assert api.started == []
+    state = aws.aws_query(aws_endpoint, "release-state", target["bucket"], target["prefix"])
+    assert state["parameters"][f"{target['prefix']}/release"]["value"] == report["release"]
+    assert "smoke test skipped (--no-smoke)" in _err(result)
+
+
+def test_release_of_a_fixed_tier(run_deploy, fake_terraform, aws_endpoint: str, api) -> None:
+    fake_terraform.outputs({**sample_outputs(), "region": aws.REGION, "app_scaling": None})
+    result = _release(run_deploy, fake_terraform, aws_endpoint, api)
+    assert result.returncode == 6, result.stderr
+    assert "not an Auto Scaling group" in _err(result)
+    assert "ansible/deploy.yml" in _err(result)
+
+
+def test_release_with_outputs_of_an_older_module(
+    run_deploy, fake_terraform, aws_endpoint: str, api: RefreshApi, target: dict
+) -> None:
+    outputs = asg_outputs(target)
+    del outputs["app_scaling"]["target_group_arn"]
+    fake_terraform.outputs(outputs)
+    result = _release(run_deploy, fake_terraform, aws_endpoint, api)
+    assert result.returncode == 6, result.stderr
+    assert "Terraform outputs missing: app_scaling.target_group_arn" in _err(result)
+
+
+def test_release_when_aws_is_unreachable(
+    run_deploy, fake_terraform, api: RefreshApi, target: dict
+) -> None:
+    fake_terraform.outputs(asg_outputs(target))
+    result = _release(run_deploy, fake_terraform, "http://127.0.0.1:9", api)
+    assert result.returncode == 10, result.stderr
+    assert "AWS ssm describe_parameters failed: Could not connect" in _err(result)
+    assert "127.0.0.1:9" in _err(result)
+
+
+def test_release_without_a_pointer(
+    run_deploy, fake_terraform, aws_endpoint: str, api: RefreshApi, target: dict
+) -> None:
+    outputs = asg_outputs(target)
+    outputs["app_scaling"]["ssm_prefix"] = "/nobody/app"
+    fake_terraform.outputs(outputs)
+    result = _release(run_deploy, fake_terraform, aws_endpoint, api)
+    assert result.returncode == 6, result.stderr
+    assert "SSM parameter /nobody/app/release does not exist" in _err(result)
+
+
+# ------------------------------------------------------------------ up and down, asg mode
+def test_up_refuses_a_scaling_mode_the_var_file_contradicts(
+    run_deploy, fake_terraform, tmp_path: Path
+) -> None:
+    var_file = aws.write_var_file(
+        tmp_path / "fixed.tfvars.json", {"admin_cidrs": ["198.51.100.7/32"], "app_scaling": "fixed"}
+    )
+    result = run_deploy(
+        "--terraform-bin", str(fake_terraform.path), "--var-file", str(var_file),
+        "up", "--scaling", "asg", env=fake_terraform.env,
+    )  # fmt: skip
+    assert result.returncode == 4, result.stderr
+    assert f'--scaling asg contradicts app_scaling = "fixed" in {var_file}' in _err(result)
+    assert fake_terraform.calls() == []
+
+
+def test_up_keeps_a_deployed_auto_scaling_group(
+    run_deploy, fake_terraform, var_file: Path, target: dict
+) -> None:
+    # The var file says nothing of app_scaling; the state says asg: `up` must not switch to fixed.
+    fake_terraform.outputs(asg_outputs(target))
+    result = run_deploy(
+        "--terraform-bin", str(fake_terraform.path), "--var-file", str(var_file),
+        "up", "--no-provision", env=fake_terraform.env,
+    )  # fmt: skip
+    assert 'keeping app_scaling = "asg", the deployed tier' in _err(result)
+    [apply] = [call for call in fake_terraform.calls() if call[0] == "apply"]
+    var_files = [arg.split("=", 1)[1] for arg in apply if arg.startswith("-var-file=")]
+    # The user's file first, the override after it (the later one wins in Terraform).
+    assert var_files[0] == str(var_file.resolve())
+    assert var_files[1].endswith(".tfvars.json") and len(var_files) == 2
+    assert not Path(var_files[1]).exists()  # removed when the CLI ended
+    # There is no provisioning step to stop after in this mode: said, not ignored.
+    assert result.returncode == 1
+    assert "--no-provision is for the fixed tier" in _err(result)
+
+
+def test_up_asg_without_provisioning_is_refused_before_terraform(
+    run_deploy, fake_terraform, var_file: Path
+) -> None:
+    result = run_deploy(
+        "--terraform-bin", str(fake_terraform.path), "--var-file", str(var_file),
+        "up", "--scaling", "asg", "--no-provision", env=fake_terraform.env,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "--no-provision is for the fixed tier" in _err(result)
+    assert fake_terraform.calls() == []
+
+
+def test_down_explains_alb_protection_and_a_full_bucket(
+    run_deploy, fake_terraform, var_file: Path
+) -> None:
+    fake_terraform.fail_on(
+        "destroy",
+        "deleting ELBv2 Load Balancer (arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/"
+        "app/t-alb/1): OperationNotPermitted: Load balancer 'arn' cannot be deleted because "
+        "deletion protection is enabled; deleting S3 Bucket (t-releases-1): BucketNotEmpty",
+    )
+    result = run_deploy(
+        "down", "--yes", "--terraform-bin", str(fake_terraform.path), "--var-file", str(var_file),
+        env=fake_terraform.env,
+    )  # fmt: skip
+    assert result.returncode == 5
+    message = _err(result)
+    assert "Set alb_deletion_protection = false" in message
+    assert "Set release_bucket_force_destroy = true" in message
+    assert "db_deletion_protection" not in message

@@ -1,12 +1,17 @@
 """The elastic app tier (app_scaling = "asg") against an emulated AWS (moto on loopback).
 
-One apply of the root module in the asg mode, everything read back with boto3 (launch template,
-group, scaling policy, ALB, listeners, target group, certificate, bucket, parameters), then destroy
-and a sweep that finds nothing left.
+One cycle through the deploy CLI as a user runs it: `up --scaling asg` (apply, the app's secrets
+in SSM, the first release published, the group waited for as far as the API says), everything
+read back with boto3 (launch template, group, scaling policy, ALB, listeners, target group,
+certificate, bucket, parameters, the artifact), `release` (artifact, pointer, instance refresh),
+`down` (destroy, the secrets removed) and a sweep that finds nothing left.
 What moto cannot show: instances that boot (user data is stored, never run), health checks that
-call /readyz, scaling that reacts to load, an instance refresh that replaces instances, ACM that
-checks the DNS record (it issues after a delay whatever the zone holds), and ElastiCache, which it
-fails to read back (Redis runs on EC2 here, as in the fixed mode's emulated apply).
+call /readyz (it calls every registered target healthy), scaling that reacts to load, instance
+refreshes (StartInstanceRefresh is not implemented: a stand-in answers those two calls,
+tests/support/refresh_api.py), ACM that checks the DNS record (it issues after a delay whatever
+the zone holds), and ElastiCache, which it fails to read back (Redis runs on EC2 here, as in the
+fixed mode's emulated apply). The smoke test over HTTPS is skipped (--no-smoke): the name leads
+nowhere here.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ import json
 from pathlib import Path
 
 from tests.support import aws
+from tests.support.deploy_cli import run_deploy
 from tests.support.procs import run
+from tests.support.refresh_api import refresh_api
 
 DOMAIN = "links.example.test"
 PREFIX = "/flaskmt-test/app"
@@ -27,7 +34,7 @@ def _asg_vars(ssh_public_key: str, ami_id: str, **overrides: object) -> dict[str
         ssh_public_key,
         ami_id,
         app_scaling="asg",
-        asg_domain_name=DOMAIN,
+        domain=DOMAIN,
         asg_min_size=1,
         asg_desired_capacity=2,
         asg_max_size=4,
@@ -44,7 +51,7 @@ def test_asg_mode_refuses_incomplete_settings(
 ) -> None:
     variables = {
         **_asg_vars(ssh_public_key, "ami-12345678"),
-        "asg_domain_name": None,
+        "domain": "",
         "database_mode": "ec2",
         "asg_desired_capacity": 9,
     }
@@ -55,7 +62,7 @@ def test_asg_mode_refuses_incomplete_settings(
     assert result.returncode == 1
     errors = " ".join(result.stderr.split())
     for message in (
-        "serves HTTPS on the ALB: set asg_domain_name",
+        "serves HTTPS on the ALB with a certificate for domain: set domain",
         'needs database_mode = "managed"',
         "asg_min_size <= asg_desired_capacity <= asg_max_size",
     ):
@@ -69,15 +76,24 @@ def test_asg_mode_refuses_incomplete_settings(
     assert 'app_scaling must be "fixed" or "asg"' in " ".join(result.stderr.split())
 
 
-def test_asg_mode_applies_reads_back_and_destroys(
+def test_asg_mode_deploys_releases_and_destroys_through_the_cli(
     tmp_path: Path, aws_endpoint: str, plugin_dir: Path, ssh_public_key: str
 ) -> None:
     zone_id = aws.aws_query(aws_endpoint, "create-zone", DOMAIN)
     variables = _asg_vars(ssh_public_key, aws.first_ami(aws_endpoint), asg_route53_zone_id=zone_id)
-    workdir = aws.emulated_root_module(tmp_path, aws_endpoint, plugin_dir, variables)
-    apply = ("-input=false", "-auto-approve", "-var-file=aws.tfvars.json")
+    del variables["app_scaling"]  # given on the command line: `up --scaling asg`
+    workdir = aws.copy_module(aws.TERRAFORM_SRC, tmp_path / "terraform")
+    aws.write_override(workdir, aws_endpoint)
+    aws.write_module_overrides(workdir)
+    var_file = aws.write_var_file(tmp_path / "asg.tfvars.json", variables)
+    inventory = tmp_path / "inventory.yml"
+    env = {"TF_PLUGIN_DIR": str(plugin_dir), "AWS_ENDPOINT_URL": aws_endpoint}
+    common = ("--terraform-dir", str(workdir), "--var-file", str(var_file))
     try:
-        aws.terraform(workdir, "apply", *apply, timeout=900)
+        up = run_deploy(*common, "up", "--scaling", "asg", "--no-smoke", "--timeout", "120",
+                        inventory=inventory, env=env, timeout=900)  # fmt: skip
+        assert up.returncode == 0, up.stderr
+        group_health = json.loads(up.stdout)
         outputs = {
             key: value["value"]
             for key, value in json.loads(aws.terraform(workdir, "output", "-json").stdout).items()
@@ -86,8 +102,25 @@ def test_asg_mode_applies_reads_back_and_destroys(
         print(json.dumps(snap, indent=1))  # shown when an assertion below fails
         fixed = aws.aws_query(aws_endpoint, "snapshot")
         state = (workdir / "terraform.tfstate").read_text()
+        # A release: the artifact (the same tree: the same one), the pointer, a refresh.
+        with refresh_api() as api:
+            release = run_deploy(
+                "--terraform-dir", str(workdir), "release", "--no-smoke", inventory=inventory,
+                env={**env, "AWS_ENDPOINT_URL_AUTO_SCALING": api.url},
+            )  # fmt: skip
+        assert release.returncode == 0, release.stderr
+        published = json.loads(release.stdout)
+        released = aws.aws_query(aws_endpoint, "release-state", snap["bucket"]["name"], PREFIX)
     finally:
-        aws.terraform(workdir, "destroy", *apply, timeout=900)
+        down = run_deploy(*common, "down", "--yes", inventory=inventory, env=env, timeout=900)
+    assert down.returncode == 0, down.stderr
+    assert f"deleted {PREFIX}/secret/SECRET_KEY" in down.stderr
+    # The instances configure themselves: no inventory, no Ansible run over SSH.
+    assert not inventory.exists()
+    assert "ansible-playbook" not in up.stderr
+    assert group_health == {
+        "asg_name": "flaskmt-test-app", "min_size": 1, "in_service": 2, "healthy_targets": 2,
+    }  # fmt: skip
 
     # The fixed tier is off: no nginx or app instances of its own, only bastion and Redis host.
     assert sorted(i["role"] for i in fixed["instances"] if i["role"] != "app") == [
@@ -98,6 +131,7 @@ def test_asg_mode_applies_reads_back_and_destroys(
     assert outputs["lb_hosts"] == {} and outputs["app_hosts"] == {}
     scaling = outputs["app_scaling"]
     assert scaling["ssm_prefix"] == PREFIX
+    assert scaling["asg_name"] == "flaskmt-test-app"
     assert scaling["release_bucket"] == snap["bucket"]["name"]
 
     group = snap["group"]
@@ -146,19 +180,38 @@ def test_asg_mode_applies_reads_back_and_destroys(
     assert all(bucket["public_access_block"].values())
     assert bucket["encryption"]["SSEAlgorithm"] == "aws:kms"
 
+    # The first release `up` published, and the one `release` rolled (the same tree).
     parameters = snap["parameters"]
-    assert parameters[f"{PREFIX}/release"]["value"] == "none"
+    first = parameters[f"{PREFIX}/release"]["value"]
+    assert f"first release {first} published" in up.stderr
+    assert published["release"] == first
+    assert published["artifact"] == f"s3://{bucket['name']}/releases/{first}.tar.gz"
+    assert "ansible/asg-instance.yml" in released["artifacts"][f"releases/{first}.tar.gz"]
+    assert released["parameters"][f"{PREFIX}/release"]["value"] == first
+    # The pointer keeps the key Terraform gave it (the one the instance role may decrypt with).
+    keys = {p["key"] for p in released["parameters"].values()}
+    assert len(keys) == 1 and None not in keys
+    [started] = api.started
+    assert (started["AutoScalingGroupName"], started["Strategy"]) == ("flaskmt-test-app", "Rolling")
+    assert started["Preferences.MinHealthyPercentage"] == "50"
+    assert published["instance_refresh"] == "refresh-1"
     assert {name.rsplit("/", 1)[1] for name in parameters if "/env/" in name} == {
         "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "REDIS_HOST", "REDIS_PORT", "REDIS_TLS",
         "PUBLIC_BASE_URL", "ALLOWED_HOSTS", "DB_SECRET_ARN", "VPC_CIDR",
     }  # fmt: skip
     assert parameters[f"{PREFIX}/env/PUBLIC_BASE_URL"]["value"] == f"https://{DOMAIN}"
     assert {p["type"] for p in parameters.values()} == {"SecureString"}
-    # Secrets stay out of Terraform: none is a parameter it wrote, none is in the user data or
-    # in the state (the RDS password lives in Secrets Manager, generated by RDS).
-    assert not [name for name in parameters if "/secret/" in name]
+    # Secrets stay out of Terraform: the app's are parameters the CLI made (random, one each),
+    # the RDS password lives in Secrets Manager, generated by RDS; none is in the user data, the
+    # state or the outputs.
+    app_secrets = {
+        n.rsplit("/", 1)[1]: p["value"] for n, p in parameters.items() if "/secret/" in n
+    }
+    assert sorted(app_secrets) == ["ADMIN_TOKEN", "SECRET_KEY"]
+    assert len(set(app_secrets.values())) == 2 and min(map(len, app_secrets.values())) >= 48
     [password] = fixed["secrets"]
-    assert password not in user_data and password not in state
+    for secret in (password, *app_secrets.values()):
+        assert secret not in user_data and secret not in state and secret not in json.dumps(outputs)
 
     # The sweep: nothing of the apply is left, and the validation record went with the certificate.
     assert aws.leftovers(aws_endpoint) == {}
