@@ -1,4 +1,5 @@
-"""The DB layer's plumbing: one engine per process, one session per request."""
+"""The DB layer's plumbing: one engine per process for transactions, one session per request, and
+a second engine, in autocommit, for the single-statement reads of the redirect path."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         self.engine = _make_engine(settings)
+        # Its own pool, whose connections are in autocommit from the start. Switching a pooled
+        # connection to AUTOCOMMIT per read (execution_options on a connection) costs psycopg2 a
+        # round trip to set it back when the connection returns to the pool; a read alone needs
+        # no transaction at all, so no BEGIN/ROLLBACK either.
+        self.autocommit = self.engine if settings.is_sqlite else _make_engine(settings, autocommit=True)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> Session:
@@ -36,25 +42,48 @@ class Database:
     def read_one(self, statement: Executable, **params: Any) -> Any:
         """First column of the first row of a read-only statement: the redirect's lookup.
 
-        Runs outside any transaction (AUTOCOMMIT: no BEGIN/ROLLBACK round trips), and once more
-        on a fresh connection if the pooled one turned out to be dead (the database restarted):
-        reads are safe to repeat.
+        One round trip on the autocommit engine (no BEGIN/ROLLBACK), and once more on a fresh
+        connection if the pooled one turned out to be dead (the database restarted): reads are
+        safe to repeat.
         """
         for attempt in (1, 2):
             try:
-                with self.engine.connect() as connection:
-                    autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
-                    return autocommit.execute(statement, params).scalar()
+                with self.autocommit.connect() as connection:
+                    return connection.execute(statement, params).scalar()
             except DBAPIError as exc:
                 if attempt == 2 or not exc.connection_invalidated:
                     raise
         raise AssertionError("unreachable")
 
+    @property
+    def runs_statement_lists(self) -> bool:
+        """Whether write_once may send several statements (PostgreSQL: one transaction)."""
+        return self.autocommit is not self.engine
+
+    def write_once(self, statements: Executable, **params: Any) -> Any:
+        """The last row of `statements` (None when it has none), sent in one round trip.
+
+        On the autocommit engine, so no BEGIN/COMMIT of the driver's own: PostgreSQL runs the
+        statements of one query string as one transaction, and any error rolls all back. Not
+        repeated when the connection turns out dead (a write may not be safe to repeat): the
+        error goes to the caller (503).
+        """
+        with self.autocommit.connect() as connection:
+            return connection.execute(statements, params).first()
+
+    def engines(self) -> list[Engine]:
+        """Every engine, each once: for pool metrics and statement logs."""
+        return [self.engine] if self.autocommit is self.engine else [self.engine, self.autocommit]
+
+    def dispose(self) -> None:
+        for engine in self.engines():
+            engine.dispose()
+
     def ping(self) -> None:
         self.read_one(text("SELECT 1"))
 
 
-def _make_engine(settings: Settings) -> Engine:
+def _make_engine(settings: Settings, autocommit: bool = False) -> Engine:
     if settings.is_sqlite:
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
         engine = create_engine(settings.DATABASE_URL, connect_args={"timeout": 5})
@@ -62,6 +91,11 @@ def _make_engine(settings: Settings) -> Engine:
         return engine
     return create_engine(
         settings.DATABASE_URL,
+        # Set once per new connection; psycopg2's autocommit is a client-side flag.
+        isolation_level="AUTOCOMMIT" if autocommit else None,
+        # The click flush updates every code clicked since the last one: sent 100 UPDATEs per
+        # round trip (psycopg2's execute_batch), not one round trip per code.
+        executemany_mode="values_plus_batch",
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_POOL_SIZE,
         pool_timeout=3,  # a saturated pool answers 503 quickly instead of queueing forever

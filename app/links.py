@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, exists, select, tuple_, update
+from sqlalchemy import bindparam, exists, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,7 +19,7 @@ from app import ownership
 from app.cache import LinkCache
 from app.clicks import ClickCounter
 from app.db import Database
-from app.models import Link, RetiredCode
+from app.models import Link, RetiredCode, utcnow
 
 CODE_ALPHABET = string.ascii_letters + string.digits
 GENERATED_CODE_LENGTH = 7  # 62^7 = 3.5e12 codes: collisions stay rare for any realistic table
@@ -28,6 +28,21 @@ GENERATION_ATTEMPTS = 5
 
 # The cache-miss lookup, as a Core statement: no ORM session on the redirect path.
 TARGET_OF_CODE = select(Link.__table__.c.url).where(Link.__table__.c.code == bindparam("code"))
+
+
+# A new link in one round trip: PostgreSQL runs a string of statements sent at once as one
+# transaction, each statement under a snapshot of its own. So the second sees a delete that the
+# INSERT had to wait for, and takes the row back out if that delete retired the code; a unique
+# violation in the INSERT rolls the whole string back. The last statement's row is the answer:
+# the new link's id, or none when the code was retired.
+CREATE_ONCE = text(
+    "INSERT INTO links (code, url, clicks, created_at, token_hash) "
+    "VALUES (:code, :url, 0, :created_at, :token_hash); "
+    "WITH retired AS ("
+    " DELETE FROM links WHERE code = :code"
+    " AND EXISTS (SELECT FROM retired_codes WHERE code = :code) RETURNING id) "
+    "SELECT id FROM links WHERE code = :code AND NOT EXISTS (SELECT FROM retired)"
+)
 
 
 class CodeTaken(Exception):
@@ -73,22 +88,48 @@ class LinkService:
         attempts = 1 if code else GENERATION_ATTEMPTS
         for _ in range(attempts):
             token, token_hash = ownership.new_token()
-            link = Link(code=code or _random_code(), url=url, token_hash=token_hash)
+            link = Link(code=code or _random_code(), url=url, token_hash=token_hash, clicks=0)
+            link.created_at = utcnow()
             try:
-                with self.db.transaction() as session:
-                    session.add(link)
-                    session.flush()
-                    if _is_retired(session, link.code):
-                        raise _Retired
-            except (IntegrityError, _Retired):
+                stored = self._insert(link)
+            except IntegrityError:
                 # The unique constraint decides between live links, so two racing requests
-                # cannot both win. The retired check runs after the INSERT on purpose: an INSERT
-                # that waited for a concurrent delete of the same code only goes through once
-                # that delete has committed, and this next statement (a new snapshot under READ
-                # COMMITTED) then sees the code retired.
+                # cannot both win.
                 continue
-            return NewLink(link, token)
+            if stored:
+                return NewLink(link, token)
         raise CodeTaken(code or "generated")
+
+    def _insert(self, link: Link) -> bool:
+        """Insert `link` unless its code was retired; False (nothing stored) when it was.
+
+        The retired check runs after the INSERT, in a statement of its own, on purpose: an INSERT
+        that waited for a concurrent delete of the same code only goes through once that delete
+        has committed, and a later statement (a new snapshot under READ COMMITTED) then sees the
+        code retired. On PostgreSQL both go in one round trip (CREATE_ONCE), else in a
+        transaction.
+        """
+        if self.db.runs_statement_lists:
+            values = {
+                "code": link.code,
+                "url": link.url,
+                "token_hash": link.token_hash,
+                "created_at": link.created_at,
+            }
+            row = self.db.write_once(CREATE_ONCE, **values)
+            if row is None:
+                return False
+            link.id = row.id
+            return True
+        try:
+            with self.db.transaction() as session:
+                session.add(link)
+                session.flush()
+                if _is_retired(session, link.code):
+                    raise _Retired
+        except _Retired:
+            return False
+        return True
 
     def get(self, code: str) -> Link | None:
         with self.db.session() as session:
@@ -157,13 +198,6 @@ class LinkService:
     def follow(self, code: str) -> str | None:
         """Target of `code` for a redirect, counting the click; None when unknown."""
         url = self.cache.resolve(code, self._target_from_db)
-        if url is not None:
-            self.clicks.record(code)
-        return url
-
-    def follow_from_memory(self, code: str) -> str | None:
-        """Like follow, but only when the per-process table may answer; None otherwise."""
-        url = self.cache.peek(code)
         if url is not None:
             self.clicks.record(code)
         return url

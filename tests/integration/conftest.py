@@ -77,7 +77,7 @@ def make_app(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., F
         service = application.extensions["links"]
         service.clicks.close()
         service.cache.close()
-        service.db.engine.dispose()
+        service.db.dispose()
 
 
 @pytest.fixture
