@@ -1,5 +1,6 @@
 """The DB layer's plumbing: one engine per process for transactions, one session per request, and
-a second engine, in autocommit, for the single-statement reads of the redirect path."""
+a second engine, in autocommit, for what goes in one round trip: the redirect's lookup and the
+create's statement string (PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ class Database:
         # connection to AUTOCOMMIT per read (execution_options on a connection) costs psycopg2 a
         # round trip to set it back when the connection returns to the pool; a read alone needs
         # no transaction at all, so no BEGIN/ROLLBACK either.
-        self.autocommit = self.engine if settings.is_sqlite else _make_engine(settings, autocommit=True)
+        self.autocommit = (
+            self.engine if settings.is_sqlite else _make_engine(settings, autocommit=True)
+        )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> Session:
