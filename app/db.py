@@ -1,6 +1,6 @@
-"""The DB layer's plumbing: one engine per process for transactions, one session per request, and
-a second engine, in autocommit, for what goes in one round trip: the redirect's lookup and the
-create's statement string (PostgreSQL)."""
+"""The DB layer's plumbing: one engine per process for transactions, and a second one, in
+autocommit, for what goes in one round trip: reads of one statement each (the redirect's lookup,
+the pages' and the API's reads) and the create's statement string (PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -33,9 +33,15 @@ class Database:
             self.engine if settings.is_sqlite else _make_engine(settings, autocommit=True)
         )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._reads = sessionmaker(self.autocommit, expire_on_commit=False)
 
-    def session(self) -> Session:
-        return self._sessions()
+    def read_session(self) -> Session:
+        """A session for reads of one statement each: no BEGIN/ROLLBACK around them (PostgreSQL).
+
+        Each statement sees the database as of its own start, as under READ COMMITTED anyway;
+        only reads that must agree with each other need transaction() instead.
+        """
+        return self._reads()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -132,7 +132,7 @@ class LinkService:
         return True
 
     def get(self, code: str) -> Link | None:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             link = session.scalar(select(Link).where(Link.code == code))
         if link is not None:
             link.clicks += self.clicks.pending(code)  # not yet flushed, already counted
@@ -142,7 +142,7 @@ class LinkService:
         """The links among `codes` that still exist, in the order given."""
         if not codes:
             return []
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             found = {
                 link.code: link
                 for link in session.scalars(select(Link).where(Link.code.in_(codes)))
@@ -157,7 +157,7 @@ class LinkService:
         link (see app/cache.py).
         """
         # The credential first: a refused delete must cost the cache nothing.
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             row = session.execute(select(Link.token_hash).where(Link.code == code)).first()
         if row is None:
             raise LinkNotFound(code)
@@ -188,7 +188,7 @@ class LinkService:
             query = query.where(tuple_(links.created_at, links.id) < tuple_(*after))
         # One row more than asked for tells whether another page follows.
         query = query.offset(skip).limit(per_page + 1)
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             items = list(session.scalars(query).all())
         if len(items) <= per_page:
             return LinkPage(items=items, after=None)
