@@ -132,10 +132,11 @@ class LinkService:
         return True
 
     def get(self, code: str) -> Link | None:
-        with self.db.read_session() as session:
+        # Not while a flush is writing: its clicks would be in neither count.
+        with self.clicks.settled(), self.db.read_session() as session:
             link = session.scalar(select(Link).where(Link.code == code))
-        if link is not None:
-            link.clicks += self.clicks.pending(code)  # not yet flushed, already counted
+            if link is not None:
+                link.clicks += self.clicks.pending(code)  # not yet flushed, already counted
         return link
 
     def live(self, codes: list[str]) -> list[Link]:
