@@ -13,9 +13,11 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import redis
-from flask import Flask, Response, g, request
+from flask import Flask
 from werkzeug.serving import WSGIRequestHandler
 
 from app import create_app
@@ -72,24 +74,32 @@ class StripTerminalColours(logging.Filter):
 
 
 def log_requests(app: Flask) -> None:
-    """One plain access line per request, through the app's logging (with the request id)."""
+    """One plain access line per request, through the app's logging (with the request id).
+
+    Written from the WSGI layer around the whole app: redirects are answered before Flask
+    (app/fast_redirect.py), so Flask's hooks would not see them.
+    """
     access = logging.getLogger("access")
+    inner = app.wsgi_app
 
-    @app.before_request
-    def _start() -> None:
-        g.access_started = time.perf_counter()
+    def logged(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        started = time.perf_counter()
 
-    @app.after_request
-    def _log(response: Response) -> Response:
-        took = (time.perf_counter() - g.get("access_started", time.perf_counter())) * 1000
-        access.info(
-            "%s %s %s %.1f ms",
-            request.method,
-            request.full_path.rstrip("?"),
-            response.status_code,
-            took,
-        )
-        return response
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            query = environ.get("QUERY_STRING", "")
+            access.info(
+                "%s %s %s %.1f ms",
+                environ.get("REQUEST_METHOD", "-"),
+                environ.get("PATH_INFO", "") + (f"?{query}" if query else ""),
+                status.split(" ", 1)[0],
+                (time.perf_counter() - started) * 1000,
+                extra={"request_id": dict(headers).get("X-Request-ID")},
+            )
+            return start_response(status, headers, exc_info)
+
+        return inner(environ, start)
+
+    app.wsgi_app = logged  # type: ignore[method-assign]
 
 
 def main() -> int:

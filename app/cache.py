@@ -101,14 +101,6 @@ class InProcessCache:
         self._lock = threading.Lock()
         self._generation = 0
 
-    def peek(self, code: str) -> str | None:
-        """The target of `code` if memory has it; never loads (a miss is counted by resolve)."""
-        with self._lock:
-            url = self._table.get(code)
-        if url is not None:
-            metrics.LOCAL_HIT.inc()
-        return url
-
     def resolve(self, code: str, load: Loader) -> str | None:
         """The target of `code`: from memory, else from `load` (the database), then remembered."""
         with self._lock:
@@ -195,10 +187,6 @@ class RedisCache:
         return f"{self.namespace}:{server}:{kind}:{code}"
 
     # -- public interface -------------------------------------------------------------------
-    def peek(self, code: str) -> str | None:
-        """The target of `code` if level 1 has it and may answer (no network, no load)."""
-        return self._local.peek(code)
-
     def resolve(self, code: str, load: Loader) -> str | None:
         """The target of `code`: level 1, else Redis, else `load` (the database) then fill both."""
         url, generation = self._local.get(code)

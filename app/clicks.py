@@ -15,7 +15,8 @@ import logging
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
 from app import metrics
 
@@ -30,6 +31,9 @@ class ClickCounter:
         self._interval = interval
         self._pending: Counter[str] = Counter()
         self._lock = threading.Lock()
+        # Held while a batch is on its way to the database: in that time its clicks are in
+        # neither place a reader adds up (settled()).
+        self._writing = threading.Lock()
         self._flusher_pid: int | None = None  # the flusher thread belongs to one process
         self._stop = threading.Event()
 
@@ -43,19 +47,27 @@ class ClickCounter:
         with self._lock:
             return self._pending[code]
 
+    @contextmanager
+    def settled(self) -> Iterator[None]:
+        """While the block runs, no batch is between memory and the database: a count read
+        from the database plus pending() is then every click, each once."""
+        with self._writing:
+            yield
+
     def flush(self) -> None:
         """Write the pending batch; on failure keep it for the next attempt."""
-        with self._lock:
-            batch, self._pending = self._pending, Counter()
-        if not batch:
-            return
-        try:
-            self._flush(batch)
-        except Exception:
-            log.warning("click flush failed; %d clicks kept for retry", sum(batch.values()))
+        with self._writing:
             with self._lock:
-                self._pending.update(batch)
-            return
+                batch, self._pending = self._pending, Counter()
+            if not batch:
+                return
+            try:
+                self._flush(batch)
+            except Exception:
+                log.warning("click flush failed; %d clicks kept for retry", sum(batch.values()))
+                with self._lock:
+                    self._pending.update(batch)
+                return
         metrics.CLICKS_FLUSHED.inc(sum(batch.values()))
 
     def close(self) -> None:

@@ -74,8 +74,9 @@ def wrap_wsgi(app: Flask, settings: Settings) -> None:
 def register_extensions(app: Flask, settings: Settings) -> None:
     csrf.init_app(app)
     database = Database(settings)
-    event.listen(database.engine, "checkout", lambda *_: metrics.DB_POOL_IN_USE.inc())
-    event.listen(database.engine, "checkin", lambda *_: metrics.DB_POOL_IN_USE.dec())
+    for engine in database.engines():
+        event.listen(engine, "checkout", lambda *_: metrics.DB_POOL_IN_USE.inc())
+        event.listen(engine, "checkin", lambda *_: metrics.DB_POOL_IN_USE.dec())
     cache = make_cache(settings.REDIS_URL, settings.CACHE_TTL_SECONDS, settings.REDIS_TLS_VERIFY)
     app.extensions["links"] = LinkService(database, cache, settings.CLICK_FLUSH_SECONDS)
 

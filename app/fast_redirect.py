@@ -1,10 +1,13 @@
-"""The cached redirect without Flask: `GET /<code>` answered from the per-process table.
+"""The redirect without Flask: `GET /<code>` answered in the WSGI layer, hit or miss.
 
-A cached redirect needs no network round trip, so Flask's per-request machinery (request
-context, routing, hooks, response object) was most of its cost. This WSGI layer sits between
-ProxyFix and Flask and answers only a GET or HEAD for a code that the per-process table may
-answer right now (LinkService.follow_from_memory: the same checks as the cache's level 1).
-Everything else, misses, unknown codes and every other path included, goes to Flask unchanged.
+Flask's per-request machinery (request context, routing, hooks, response object) costs more
+than a cached lookup itself, and on a miss it comes on top of the round trips. This WSGI layer
+sits between ProxyFix and Flask and answers a GET or HEAD for anything that looks like a code
+with LinkService.follow, as the Flask view does: memory, else Redis, else one indexed SELECT,
+then both cache levels filled. Only what ends in a 302 is answered here. An unknown or retired
+code goes on to Flask, which renders its 404 page without a second lookup (the outcome travels in
+the environ), and so does a lookup that raised (the database down: Flask's handlers answer 503).
+Every other path goes to Flask unchanged.
 
 What the Flask path does for such a request is done here too, and the tests hold both to it:
 the host check (a foreign host goes to Flask, which refuses it), the click, X-Served-By,
@@ -31,6 +34,9 @@ from app.validation import CODE_PATTERN
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
+# Set on a request handed on to Flask after a lookup here: (code, the exception it raised or
+# None when no live link has the code). The view answers from it instead of looking up again.
+LOOKED_UP = "flask_multitier.looked_up"
 ENDPOINT = "/<code>"  # the Flask rule these requests would match: the same metric labels
 STATUS = "302 FOUND"
 _FIXED_HEADERS = [
@@ -80,8 +86,13 @@ class CachedRedirects:
             host = host_of(environ.get("HTTP_HOST", ""))
             if host is None or host not in self.trusted:
                 return self.next_app(environ, start_response)  # Flask answers the 400
-        url = self.links.follow_from_memory(code)
+        try:
+            url = self.links.follow(code)
+        except Exception as exc:  # re-raised in the view, where Flask's handlers answer it
+            environ[LOOKED_UP] = (code, exc)
+            return self.next_app(environ, start_response)
         if url is None:
+            environ[LOOKED_UP] = (code, None)
             return self.next_app(environ, start_response)
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex

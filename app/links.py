@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, select, tuple_, update
+from sqlalchemy import Table, bindparam, exists, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,7 @@ from app import ownership
 from app.cache import LinkCache
 from app.clicks import ClickCounter
 from app.db import Database
-from app.models import Link, RetiredCode
+from app.models import Link, RetiredCode, utcnow
 
 CODE_ALPHABET = string.ascii_letters + string.digits
 GENERATED_CODE_LENGTH = 7  # 62^7 = 3.5e12 codes: collisions stay rare for any realistic table
@@ -32,6 +32,21 @@ log = logging.getLogger(__name__)
 
 # The cache-miss lookup, as a Core statement: no ORM session on the redirect path.
 TARGET_OF_CODE = select(Link.__table__.c.url).where(Link.__table__.c.code == bindparam("code"))
+
+
+# A new link in one round trip: PostgreSQL runs a string of statements sent at once as one
+# transaction, each statement under a snapshot of its own. So the second sees a delete that the
+# INSERT had to wait for, and takes the row back out if that delete retired the code; a unique
+# violation in the INSERT rolls the whole string back. The last statement's row is the answer:
+# the new link's id, or none when the code was retired.
+CREATE_ONCE = text(
+    "INSERT INTO links (code, url, clicks, created_at, token_hash) "
+    "VALUES (:code, :url, 0, :created_at, :token_hash); "
+    "WITH retired AS ("
+    " DELETE FROM links WHERE code = :code"
+    " AND EXISTS (SELECT FROM retired_codes WHERE code = :code) RETURNING id) "
+    "SELECT id FROM links WHERE code = :code AND NOT EXISTS (SELECT FROM retired)"
+)
 
 
 class CodeTaken(Exception):
@@ -100,35 +115,62 @@ class LinkService:
         attempts = 1 if code else GENERATION_ATTEMPTS
         for _ in range(attempts):
             token, token_hash = ownership.new_token()
-            link = Link(code=code or _random_code(), url=url, token_hash=token_hash)
+            link = Link(code=code or _random_code(), url=url, token_hash=token_hash, clicks=0)
+            link.created_at = utcnow()
             try:
-                with self.db.transaction() as session:
-                    session.add(link)
-                    session.flush()
-                    if _is_retired(session, link.code):
-                        raise _Retired
-            except (IntegrityError, _Retired):
+                stored = self._insert(link)
+            except IntegrityError:
                 # The unique constraint decides between live links, so two racing requests
-                # cannot both win. The retired check runs after the INSERT on purpose: an INSERT
-                # that waited for a concurrent delete of the same code only goes through once
-                # that delete has committed, and this next statement (a new snapshot under READ
-                # COMMITTED) then sees the code retired.
+                # cannot both win.
                 continue
-            return NewLink(link, token)
+            if stored:
+                return NewLink(link, token)
         raise CodeTaken(code or "generated")
 
+    def _insert(self, link: Link) -> bool:
+        """Insert `link` unless its code was retired; False (nothing stored) when it was.
+
+        The retired check runs after the INSERT, in a statement of its own, on purpose: an INSERT
+        that waited for a concurrent delete of the same code only goes through once that delete
+        has committed, and a later statement (a new snapshot under READ COMMITTED) then sees the
+        code retired. On PostgreSQL both go in one round trip (CREATE_ONCE), else in a
+        transaction.
+        """
+        if self.db.runs_statement_lists:
+            values = {
+                "code": link.code,
+                "url": link.url,
+                "token_hash": link.token_hash,
+                "created_at": link.created_at,
+            }
+            row = self.db.write_once(CREATE_ONCE, **values)
+            if row is None:
+                return False
+            link.id = row.id
+            return True
+        try:
+            with self.db.transaction() as session:
+                session.add(link)
+                session.flush()
+                if _is_retired(session, link.code):
+                    raise _Retired
+        except _Retired:
+            return False
+        return True
+
     def get(self, code: str) -> Link | None:
-        with self.db.session() as session:
+        # Not while a flush is writing: its clicks would be in neither count.
+        with self.clicks.settled(), self.db.read_session() as session:
             link = session.scalar(select(Link).where(Link.code == code))
-        if link is not None:
-            link.clicks += self.clicks.pending(code)  # not yet flushed, already counted
+            if link is not None:
+                link.clicks += self.clicks.pending(code)  # not yet flushed, already counted
         return link
 
     def live(self, codes: list[str]) -> list[Link]:
         """The links among `codes` that still exist, in the order given."""
         if not codes:
             return []
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             found = {
                 link.code: link
                 for link in session.scalars(select(Link).where(Link.code.in_(codes)))
@@ -143,7 +185,7 @@ class LinkService:
         link (see app/cache.py).
         """
         # The credential first: a refused delete must cost the cache nothing.
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             row = session.execute(select(Link.token_hash).where(Link.code == code)).first()
         if row is None:
             raise LinkNotFound(code)
@@ -175,7 +217,7 @@ class LinkService:
             query = query.where(tuple_(links.created_at, links.id) < start)
         # One row more than asked for tells whether another page follows.
         query = query.offset(skip).limit(per_page + 1)
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             items = list(session.scalars(query).all())
         if len(items) <= per_page:
             return LinkPage(items=items, after=None)
@@ -185,13 +227,6 @@ class LinkService:
     def follow(self, code: str) -> str | None:
         """Target of `code` for a redirect, counting the click; None when unknown."""
         url = self.cache.resolve(code, self._target_from_db)
-        if url is not None:
-            self.clicks.record(code)
-        return url
-
-    def follow_from_memory(self, code: str) -> str | None:
-        """Like follow, but only when the per-process table may answer; None otherwise."""
-        url = self.cache.peek(code)
         if url is not None:
             self.clicks.record(code)
         return url

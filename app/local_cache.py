@@ -111,14 +111,6 @@ class LocalLevel:
             (metrics.LOCAL_HIT if url else metrics.LOCAL_MISS).inc()
             return url, self._generation
 
-    def peek(self, code: str) -> str | None:
-        """The URL when level 1 has it and may answer; a miss is not counted (`get` will be)."""
-        with self._lock:
-            url = self._table.get(code) if self._trusted() else None
-        if url is not None:
-            metrics.LOCAL_HIT.inc()
-        return url
-
     def put(self, code: str, url: str, generation: int) -> None:
         """Remember `url` unless an eviction happened since `get` returned `generation`."""
         with self._lock:

@@ -24,7 +24,8 @@ class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.instance = self.instance
         request_id = g.get("request_id") if has_request_context() else None
-        record.request_id = request_id or self.missing
+        # A record made outside Flask may carry its request's id itself (extra=).
+        record.request_id = request_id or getattr(record, "request_id", None) or self.missing
         return True
 
 

@@ -25,13 +25,11 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import redis
@@ -44,6 +42,7 @@ from app.web.my_links import KEEP as MY_LINKS_KEPT
 from app.web.my_links import KEY as MY_LINKS_KEY
 from bench import wrk
 from bench.references.naive import LINK_KEY as NAIVE_LINK_KEY
+from bench.scratch import DEFAULT_ADMIN_URL, preload, scratch_database, with_path
 from stack import core, procs
 from stack.config import BALANCING, StackConfig, StackError
 from stack.state import State
@@ -119,11 +118,6 @@ class Run:
     next_code: int = 1  # first preloaded code the uncached walk has not used yet
     preloaded: int = 0
     results: dict[str, list[wrk.Result]] = field(default_factory=dict)
-
-
-def _with_path(url: str, path: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
 def _machine() -> str:
@@ -217,26 +211,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _preload(run: Run, upto: int) -> None:
-    """Links u0000001.. up to `upto`, inserted by SQL; created_at rises with the number."""
-    if upto <= run.preloaded:
-        return
-    connection = psycopg2.connect(run.database_url)
-    try:
-        connection.autocommit = True  # VACUUM cannot run in a transaction
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO links (code, url, clicks, created_at) "
-                "SELECT 'u' || lpad(g::text, 7, '0'), 'https://example.com/page/' || g, 0, "
-                "now() - interval '1 day' + g * interval '1 millisecond' "
-                "FROM generate_series(%s, %s) AS g",
-                (run.preloaded + 1, upto),
-            )
-            # What autovacuum would do soon after such a load: fresh statistics and a visibility
-            # map, so the plans are the ones a settled table of this size gets.
-            cursor.execute("VACUUM ANALYZE links")
-    finally:
-        connection.close()
-    run.preloaded = upto
+    """Links u0000001.. up to `upto`, inserted by SQL (bench.scratch.preload)."""
+    preload(run.database_url, run.preloaded, upto)
+    run.preloaded = max(run.preloaded, upto)
 
 
 def _middle_cursor(run: Run) -> str:
@@ -473,27 +450,6 @@ def _print_tables(
         )
 
 
-def _admin_execute(admin_url: str, statement: str) -> None:
-    """One statement outside a transaction (CREATE/DROP DATABASE refuse to run inside one)."""
-    admin = psycopg2.connect(admin_url)
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        admin.close()
-
-
-@contextmanager
-def _database(admin_url: str) -> Iterator[str]:
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_path(admin_url, f"/{name}")
-    finally:
-        _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @contextmanager
 def _stack(
     kind: str,
@@ -530,8 +486,8 @@ def _stack(
 
 def run(args: argparse.Namespace) -> int:
     binary = wrk.ensure_wrk()
-    admin_url = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
-    redis_url = _with_path(
+    admin_url = os.environ.get("DATABASE_URL") or DEFAULT_ADMIN_URL
+    redis_url = with_path(
         os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379", f"/{BENCH_REDIS_DB}"
     )
     secret_key, admin_token = secrets.token_hex(32), secrets.token_urlsafe(32)
@@ -542,7 +498,7 @@ def run(args: argparse.Namespace) -> int:
     growth = None
     try:
         with ExitStack() as stacks:
-            database_url = stacks.enter_context(_database(admin_url))
+            database_url = stacks.enter_context(scratch_database(admin_url))
             kinds = ["app"] + [
                 k for k in ("bare", "naive") if any(LOADS[key].stack == k for key in args.wanted)
             ]

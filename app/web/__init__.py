@@ -13,6 +13,7 @@ from flask import (
     make_response,
     redirect,
     render_template,
+    request,
     send_from_directory,
     session,
     url_for,
@@ -22,6 +23,7 @@ from werkzeug.datastructures import Headers
 
 from app import services
 from app.credentials import is_admin
+from app.fast_redirect import LOOKED_UP
 from app.links import CodeTaken, LinkNotFound, NotOwner
 from app.urls import legacy_location
 from app.validation import CODE_PATTERN
@@ -120,6 +122,11 @@ def favicon() -> Response:
 def follow(code: str) -> Response:
     # Anything that could never be a code is answered without touching cache or database.
     if not CODE_PATTERN.fullmatch(code):
+        abort(404, description="No such link.")
+    looked_up = request.environ.get(LOOKED_UP)
+    if looked_up is not None and looked_up[0] == code:  # the WSGI layer has looked it up
+        if looked_up[1] is not None:
+            raise looked_up[1]
         abort(404, description="No such link.")
     url = services.links().follow(code)
     if url is None:

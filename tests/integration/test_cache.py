@@ -130,13 +130,15 @@ def test_without_redis_the_in_process_cache_serves(make_app: Callable[..., Flask
 @contextmanager
 def counting_sql(app: Flask) -> Iterator[dict[str, int]]:
     seen = {"sql": 0}
-    engine = app.extensions["links"].db.engine
+    engines = app.extensions["links"].db.engines()
 
     def on_sql(*_args: object) -> None:
         seen["sql"] += 1
 
-    event.listen(engine, "before_cursor_execute", on_sql)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", on_sql)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", on_sql)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", on_sql)

@@ -101,6 +101,12 @@ def test_postgres_down_answers_503_with_retry_after_then_recovers(
     page = client.get("/links/before", headers={"Accept": "text/html"})
     assert page.status_code == 503
     assert page.mimetype == "text/html"
+    # A redirect that memory cannot answer needs the database: the lean WSGI path hands its
+    # error to Flask, which answers as for any page.
+    followed = client.get("/before", headers={"Accept": "text/html"})
+    assert followed.status_code == 503
+    assert followed.headers["Retry-After"] == "5"
+    assert followed.mimetype == "text/html"
 
     proxy.start()  # the database is back: same app object, no restart
     assert client.get("/readyz").status_code == 200

@@ -25,12 +25,15 @@ def counting(app: Flask) -> Iterator[dict[str, int]]:
         seen["redis"] += 1
         return original(*args, **kwargs)
 
-    event.listen(service.db.engine, "before_cursor_execute", on_sql)
+    engines = service.db.engines()  # the autocommit one for reads too
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", on_sql)
     service.cache.redis.execute_command = on_redis
     try:
         yield seen
     finally:
-        event.remove(service.db.engine, "before_cursor_execute", on_sql)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", on_sql)
         service.cache.redis.execute_command = original
 
 

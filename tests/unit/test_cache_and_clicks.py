@@ -90,3 +90,32 @@ def test_background_flusher_runs_on_its_own() -> None:
         time.sleep(0.01)
     counter.close()
     assert written == [{"b": 1}]
+
+
+def test_a_count_read_while_a_batch_is_being_written_misses_none_of_its_clicks() -> None:
+    stored: dict[str, int] = {}
+    writing, release = threading.Event(), threading.Event()
+
+    def slow_flush(batch: Mapping[str, int]) -> None:
+        writing.set()
+        release.wait(5)
+        for code, n in batch.items():
+            stored[code] = stored.get(code, 0) + n
+
+    counter = ClickCounter(slow_flush, interval=60)
+    counter.record("c")
+    flusher = threading.Thread(target=counter.flush)
+    flusher.start()
+    assert writing.wait(5)
+    seen: list[int] = []
+
+    def read() -> None:  # what LinkService.get does: the database's count plus pending
+        with counter.settled():
+            seen.append(stored.get("c", 0) + counter.pending("c"))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    release.set()
+    reader.join(5)
+    flusher.join(5)
+    assert seen == [1]
