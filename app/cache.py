@@ -71,9 +71,6 @@ class LinkCache(Protocol):
 
     backend: str
 
-    def peek(self, code: str) -> str | None:
-        """The target of `code` if memory may answer now; never loads, never waits."""
-
     def resolve(self, code: str, load: Loader) -> str | None:
         """The target of `code`, from the cache or else from `load` (then remembered)."""
 

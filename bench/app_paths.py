@@ -21,7 +21,7 @@ import os
 import statistics
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -68,8 +68,11 @@ def _environ(method: str, path: str, body: bytes = b"") -> dict[str, Any]:
 def _call(app: Flask, environ: dict[str, Any]) -> str:
     status: list[str] = []
 
-    def start_response(line: str, _headers: list[tuple[str, str]], _exc: Any = None) -> None:
+    def start_response(
+        line: str, _headers: list[tuple[str, str]], _exc: Any = None
+    ) -> Callable[[bytes], object]:
         status.append(line)
+        return lambda _data: None
 
     body = app.wsgi_app(environ, start_response)
     for _ in body:

@@ -338,7 +338,7 @@ def _say(message: str) -> None:
     print(f"deploy: {message}", file=sys.stderr, flush=True)
 
 
-def _deployed(runner) -> dict | None:
+def _deployed(runner: TerraformRunner) -> dict[str, Any] | None:
     """The outputs of what is deployed, or None when nothing (or no state) is."""
     try:
         return runner.outputs()
@@ -346,7 +346,7 @@ def _deployed(runner) -> dict | None:
         return None
 
 
-def _init(args: argparse.Namespace):
+def _init(args: argparse.Namespace) -> tuple[TerraformRunner, dict[str, Any] | None]:
     """terraform init, then the app tier to plan for: --scaling, else the var file's
     app_scaling, else the deployed one (so that `up` without --scaling never turns an Auto
     Scaling group into fixed instances by accident), else fixed. Returns the runner and the
@@ -456,7 +456,7 @@ _NO_PROVISION_IN_ASG = (
 )
 
 
-def _up_scaling(args: argparse.Namespace, outputs: dict) -> None:
+def _up_scaling(args: argparse.Namespace, outputs: dict[str, Any]) -> None:
     """The Auto Scaling group configures its instances itself: give them secrets and a release,
     then wait for what the API says of their health."""
     if args.no_provision:

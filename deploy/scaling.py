@@ -123,7 +123,8 @@ class Aws:
         if service not in self._clients:
             self._clients[service] = self._session.client(service)
         try:
-            return getattr(self._clients[service], operation)(**params)
+            answer: dict[str, Any] = getattr(self._clients[service], operation)(**params)
+            return answer
         except ClientError as exc:
             error = exc.response.get("Error", {})
             raise AwsApiError(
@@ -178,7 +179,7 @@ def current_release(aws: Aws, scaling: ScalingOutputs) -> str:
     answer = aws.call(
         "ssm", "get_parameter", Name=f"{scaling.ssm_prefix}/release", WithDecryption=True
     )
-    return answer["Parameter"]["Value"]
+    return str(answer["Parameter"]["Value"])
 
 
 def ensure_secrets(aws: Aws, scaling: ScalingOutputs) -> list[str]:
@@ -226,7 +227,7 @@ def start_refresh(aws: Aws, scaling: ScalingOutputs) -> str:
                 "(aws autoscaling describe-instance-refreshes) or cancel it, then release again"
             ) from exc
         raise
-    return answer["InstanceRefreshId"]
+    return str(answer["InstanceRefreshId"])
 
 
 def describe_refresh(aws: Aws, scaling: ScalingOutputs, refresh_id: str) -> dict[str, Any]:
@@ -238,7 +239,8 @@ def describe_refresh(aws: Aws, scaling: ScalingOutputs, refresh_id: str) -> dict
     )["InstanceRefreshes"]
     if not answer:
         raise RolloutError(f"instance refresh {refresh_id} of {scaling.asg_name} is gone")
-    return answer[0]
+    refresh: dict[str, Any] = answer[0]
+    return refresh
 
 
 def group_health(aws: Aws, scaling: ScalingOutputs) -> dict[str, Any]:
