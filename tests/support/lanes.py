@@ -27,6 +27,7 @@ GROUP_MINUTES = {
     "infra/deploy/test_deploy_emulated": 2.0,
     "infra/terraform/test_terraform_emulated": 2.0,
     "infra/terraform/test_terraform_asg_emulated": 4.5,
+    "infra/terraform/test_terraform_asg_boot": 6.0,
     "infra/terraform/test_terraform_static": 1.5,
     "unit": 0.5,
 }
