@@ -1,9 +1,10 @@
 """The Auto Scaling instances' boot path, for real: the module's user data, rendered by Terraform
 itself, runs on a fresh stand-in systemd host as cloud-init runs it (root, from a systemd unit,
 no HOME), against the emulator's S3, SSM and Secrets Manager (moto) and stand-ins for RDS and
-ElastiCache that refuse plain connections as they do. The host must come up serving the app
-through its own nginx; then a second artifact is published and the boot's release step runs again,
-and the host must serve the new release.
+ElastiCache that refuse plain connections as they do. The instance starts before the first
+release is published (as in a new environment, it waits for the pointer), and must come up serving
+the app through its own nginx; then a second artifact is published and the boot's release step
+runs again, and the host must serve the new release.
 
 It lives with the Terraform tests because what it proves is the module's boot script and the
 names it shares with the module (bucket, SSM path, secret); the hosts are the Ansible tests'.
@@ -30,6 +31,7 @@ import secrets
 import shlex
 import subprocess
 import tarfile
+import threading
 import time
 from pathlib import Path
 
@@ -185,8 +187,52 @@ def test_user_data_boots_an_instance_and_rolls_a_release(tmp_path: Path) -> None
         vpc_cidr, gateway = _network(hosts)
         instance, managed = hosts.address(INSTANCE), hosts.address("managed")
         with aws.moto_server(host=gateway) as endpoint:
-            # RDS and ElastiCache stand-ins: TLS only, the password RDS "generated", an AUTH token.
+            # What Terraform (env/) and `python -m deploy` (secret/) write under the SSM path,
+            # the RDS-managed secret (of the stand-in below) and the release bucket.
+            seeded = _seed(endpoint, "environment", stdin=json.dumps({
+                "env": {
+                    "DB_HOST": managed, "DB_PORT": "5432", "DB_NAME": "flaskmt",
+                    "DB_USER": "flaskmt", "REDIS_HOST": managed, "REDIS_PORT": "6379",
+                    "REDIS_TLS": "true", "PUBLIC_BASE_URL": f"https://{DOMAIN}",
+                    "ALLOWED_HOSTS": DOMAIN, "VPC_CIDR": vpc_cidr,
+                },
+                "secret": {"SECRET_KEY": secrets.token_hex(24),
+                           "ADMIN_TOKEN": secrets.token_hex(24), "REDIS_PASSWORD": redis_token},
+                "db_user": "flaskmt", "db_password": db_password,
+            }))  # fmt: skip
+            # The launch template's variables (modules/app_scaling/main.tf), with its names.
+            user_data = _render_user_data(tmp_path / "render", {
+                "region": aws.REGION, "ssm_prefix": seeded["prefix"],
+                "release_bucket": seeded["bucket"], "name": NAME,
+            })  # fmt: skip
+
+            # The image's trust store, as an AMI's: this machine's proxy CA (pip reaches PyPI
+            # through it) and the stand-ins' CA (as Debian trusts Amazon's for ElastiCache).
             certificate = server_certificate(tmp_path, "managed", managed)
+            for index, ca in enumerate([*extra_ca_certificates(), str(certificate.ca)]):
+                copied = _as_root(
+                    hosts, f"tee /usr/local/share/ca-certificates/standin-{index}.crt",
+                    stdin=Path(ca).read_text(),
+                )  # fmt: skip
+                assert copied.returncode == 0, copied.stderr
+            trusted = _as_root(hosts, "update-ca-certificates")
+            assert trusted.returncode == 0, trusted.stderr
+            placed = _as_root(hosts, f"install -D -m 0700 /dev/stdin {SCRIPT}", stdin=user_data)
+            assert placed.returncode == 0, placed.stderr
+
+            # The instance boots before the first release exists, as a new environment's do: its
+            # packages install while RDS and ElastiCache come up, then it waits for the pointer.
+            first_boot: dict[str, tuple[int, str]] = {}
+            boot_start = time.monotonic()
+            boot = threading.Thread(
+                target=lambda: first_boot.update(
+                    result=_run_user_data(hosts, endpoint, tmp_path / "user-data-1.log")
+                ),
+                daemon=True,  # on a failure below, removing the host ends it
+            )
+            boot.start()
+
+            # RDS and ElastiCache stand-ins: TLS only, the password RDS "generated", an AUTH token.
             standin_vars = {
                 "standin_db_name": "flaskmt", "standin_db_user": "flaskmt",
                 "standin_db_password": db_password, "standin_redis_token": redis_token,
@@ -199,41 +245,11 @@ def test_user_data_boots_an_instance_and_rolls_a_release(tmp_path: Path) -> None
             )  # fmt: skip
             assert prepared.returncode == 0, prepared.tail()
 
-            # What Terraform (env/) and `python -m deploy` (secret/) write under the SSM path,
-            # the RDS-managed secret, the release bucket; then the first release.
-            seeded = _seed(endpoint, "environment", stdin=json.dumps({
-                "env": {
-                    "DB_HOST": managed, "DB_PORT": "5432", "DB_NAME": "flaskmt",
-                    "DB_USER": "flaskmt", "REDIS_HOST": managed, "REDIS_PORT": "6379",
-                    "REDIS_TLS": "true", "PUBLIC_BASE_URL": f"https://{DOMAIN}",
-                    "ALLOWED_HOSTS": DOMAIN, "VPC_CIDR": vpc_cidr,
-                },
-                "secret": {"SECRET_KEY": secrets.token_hex(24),
-                           "ADMIN_TOKEN": secrets.token_hex(24), "REDIS_PASSWORD": redis_token},
-                "db_user": "flaskmt", "db_password": db_password,
-            }))  # fmt: skip
             _seed(endpoint, "release", first_release, str(first_artifact))
-            # The launch template's variables (modules/app_scaling/main.tf), with its names.
-            user_data = _render_user_data(tmp_path / "render", {
-                "region": aws.REGION, "ssm_prefix": seeded["prefix"],
-                "release_bucket": seeded["bucket"], "name": NAME,
-            })  # fmt: skip
-
-            # The image's trust store, as an AMI's: this machine's proxy CA (pip reaches PyPI
-            # through it) and the stand-ins' CA (as Debian trusts Amazon's for ElastiCache).
-            for index, ca in enumerate([*extra_ca_certificates(), str(certificate.ca)]):
-                copied = _as_root(
-                    hosts, f"tee /usr/local/share/ca-certificates/standin-{index}.crt",
-                    stdin=Path(ca).read_text(),
-                )  # fmt: skip
-                assert copied.returncode == 0, copied.stderr
-            trusted = _as_root(hosts, "update-ca-certificates")
-            assert trusted.returncode == 0, trusted.stderr
-            placed = _as_root(hosts, f"install -D -m 0700 /dev/stdin {SCRIPT}", stdin=user_data)
-            assert placed.returncode == 0, placed.stderr
-
-            with phase("asg boot: user data, first release"):
-                status, output = _run_user_data(hosts, endpoint, tmp_path / "user-data-1.log")
+            boot.join(timeout=2400)
+            record_phase("asg boot: user data, first release", time.monotonic() - boot_start)
+            assert "result" in first_boot, "the user data did not finish"
+            status, output = first_boot["result"]
             assert status == 0, output[-6000:]
             assert f"flaskmt-boot: release {first_release} is up" in output
 
