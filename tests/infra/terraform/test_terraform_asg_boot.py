@@ -273,6 +273,17 @@ def test_user_data_boots_an_instance_and_rolls_a_release(tmp_path: Path) -> None
             # A name that is not the site's gets nothing else.
             with pytest.raises(requests.ConnectionError):
                 _get(instance, "/", Host="other.example.test")
+            # The settings and the password were on tmpfs only while Ansible ran.
+            leftovers = _as_root(hosts, "find /run -maxdepth 1 -name 'flaskmt-*'")
+            assert leftovers.returncode == 0 and leftovers.stdout.strip() == "", leftovers
+            # Every session of the app's database user is encrypted (RDS would refuse others).
+            query = (
+                "SELECT count(*), bool_and(ssl) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid)"
+                " WHERE usename = 'flaskmt'"
+            )
+            sessions = hosts.ssh("managed", f'sudo -u postgres psql -tAc "{query}"')
+            count, all_ssl = sessions.stdout.strip().split("|")
+            assert int(count) > 0 and all_ssl == "t", sessions.stdout + sessions.stderr
 
             # The second release: a new artifact, the pointer moved, the boot's release step again.
             _seed(endpoint, "release", second_release, str(second_artifact))
