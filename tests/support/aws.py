@@ -93,20 +93,21 @@ def copy_module(src: Path, dest: Path) -> Path:
 
 # ------------------------------------------------------------------ emulator
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """moto's server on a free loopback port; yields its endpoint URL."""
+def moto_server(host: str = "127.0.0.1") -> Iterator[str]:
+    """moto's server on a free port of `host` (loopback unless stand-in hosts must reach it, e.g.
+    their network's gateway address); yields its endpoint URL."""
     venv = tool_venv("moto", MOTO_REQUIREMENTS)
     port = free_port()
     log = Path(tempfile.mkdtemp(prefix="moto-")) / "moto.log"
     with log.open("w") as log_file:
         process = subprocess.Popen(
-            [str(venv / "bin/moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+            [str(venv / "bin/moto_server"), "-H", host, "-p", str(port)],
             # A requested ACM certificate turns ISSUED after this many seconds (moto's default: 60).
             env={**os.environ, "MOTO_ACM_VALIDATION_WAIT": "2"},
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
-    endpoint = f"http://127.0.0.1:{port}"
+    endpoint = f"http://{host}:{port}"
     try:
         for _ in range(100):
             try:

@@ -28,6 +28,7 @@ GROUP_MINUTES = {
     "infra/deploy/test_deploy_cli": 1.5,
     "infra/terraform/test_terraform_emulated": 2.0,
     "infra/terraform/test_terraform_asg_emulated": 5.0,
+    "infra/terraform/test_terraform_asg_boot": 6.0,
     "infra/terraform/test_terraform_static": 1.5,
     "unit": 0.5,
 }
