@@ -16,9 +16,9 @@ from xdist.scheduler import LoadGroupScheduling
 # Expected minutes per group on a quiet 2-core machine, cold caches excluded (they add once).
 GROUP_MINUTES = {
     "infra/vagrant/test_vagrant_up": 12.0,
-    "infra/deploy/managed": 6.0,
-    "infra/deploy/test_deploy_stand_in_hosts": 6.0,
-    "infra/ansible/test_ansible_layered": 6.0,
+    "infra/deploy/test_deploy_stand_in_hosts": 1.0,
+    # a fresh install of five hosts, then the deploy CLI onto them for both AWS topologies
+    "infra/ansible/test_ansible_layered": 10.0,
     "stack": 6.0,
     "integration": 4.0,
     "infra/ansible/test_ansible_all_in_one": 3.0,
@@ -35,22 +35,10 @@ GROUP_MINUTES = {
 SMALL_GROUP_MINUTES = 0.5
 
 
-# Tests that must not share a lane with the rest of their module: (id prefix, group).
-SPLIT_OUT = (
-    (
-        "tests/infra/deploy/test_deploy_stand_in_hosts.py::test_deploy_provisions_and_smoke_tests_the_managed_topology",
-        "infra/deploy/managed",
-    ),
-)
-
-
 def group_of(nodeid: str) -> str:
     """unit, integration and stack are a group each (each shares one database and Redis db);
     an infra module is a group of its own (its tests share booted hosts or a built stack)."""
     nodeid = nodeid.split("@")[0]  # a group suffix some xdist versions append
-    for prefix, group in SPLIT_OUT:
-        if nodeid.startswith(prefix):
-            return group
     parts = nodeid.split("::")[0].removesuffix(".py").split("/")
     if parts[1] != "infra":
         return parts[1]

@@ -24,7 +24,9 @@ def ansible_bin() -> Path:
 @pytest.fixture(scope="session")
 def engine_ready() -> None:
     need(os.geteuid() == 0, "booting test hosts needs root (rootful podman)")
-    ensure_debian_packages("podman", "openssh-client", "postgresql-client", "redis-tools")
+    ensure_debian_packages(
+        "podman", "openssh-client", "openssl", "postgresql-client", "redis-tools"
+    )
     ensure_host_image()
 
 

@@ -1,7 +1,11 @@
-"""site.yml and deploy.yml on five fresh hosts, one per layer (the layered Vagrant/AWS shape).
+"""site.yml and deploy.yml on five fresh hosts, one per layer (the layered Vagrant/AWS shape);
+then `python -m deploy` onto the same hosts as it runs after `terraform apply` on AWS: through a
+bastion, with the EC2 topology and then with RDS and ElastiCache played by a stand-in host.
 
 Secrets come from an ansible-vault file, as in production; the rolling deploy runs under a
-polling client that must see no failed request.
+polling client that must see no failed request. The deploy steps reuse the provisioned hosts
+(their claim is the hand-off through the bastion, not a fresh install: the first test here
+proves that).
 """
 
 from __future__ import annotations
@@ -10,20 +14,25 @@ import base64
 import secrets
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.support import aws
 from tests.support.ansible import PlaybookRun, Runner, extra_ca_certificates, write_vault
+from tests.support.deploy_flow import DeployFlow, stand_in_outputs
+from tests.support.fake_terraform import FakeTerraform
 from tests.support.hosts import Hosts, boot_hosts
 from tests.support.paths import REPO
 from tests.support.timing import record_phase
 from tests.support.web import Poller, create_link, follow, static_file
 
 NAMES = ["lb", "app1", "app2", "db", "cache"]
+# booted too, for the deploy steps: the only way in, and the stand-in for RDS and ElastiCache
+DEPLOY_ONLY = ["bastion", "managed"]
 GROUPS = {"lb": ["lb"], "app": ["app1", "app2"], "db": ["db"], "cache": ["cache"]}
 # what a release is made of (app role defaults) plus the nginx policy the lb copies
 SOURCE_PATHS = ("app", "alembic.ini", "gunicorn.conf.py", "requirements.txt", "nginx")
@@ -42,6 +51,8 @@ class Layered:
     source: Path
     # the project CA that self_signed made on the controller
     ca_file: str
+    workdir: Path
+    password_file: Path
 
     @property
     def base_url(self) -> str:
@@ -66,7 +77,7 @@ def copy_source(destination: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def layered(engine_ready: None, ansible_bin: Path, workdir: Path) -> Iterator[Layered]:
-    with boot_hosts(NAMES, prefix="fmt-lay") as hosts:
+    with boot_hosts(NAMES + DEPLOY_ONLY, prefix="fmt-lay") as hosts:
         inventory_dir = workdir / "inventory"
         inventory_dir.mkdir()
         password_file, vault = write_vault(inventory_dir, ansible_bin)
@@ -83,7 +94,8 @@ def layered(engine_ready: None, ansible_bin: Path, workdir: Path) -> Iterator[La
             extra_args=("--vault-password-file", str(password_file)),
         )
         ca_file = str(workdir / "ca" / "ca.pem")
-        state = Layered(hosts, runner, None, vault, REPO, ca_file)  # type: ignore[arg-type]
+        # `first` is set right below: the fixture's own state, filled as the run goes
+        state = Layered(hosts, runner, None, vault, REPO, ca_file, workdir, password_file)  # type: ignore[arg-type]
         state.first = runner.run(
             "site.yml", *state.source_vars(), label="layered: site.yml on 5 fresh hosts"
         )
@@ -258,3 +270,52 @@ def test_a_rolling_deploy_loses_no_request(layered: Layered, workdir: Path) -> N
         f"{layered.base_url}/static/release-marker.txt", timeout=30, verify=layered.ca_file
     )
     assert marker_via_lb.text == marker
+
+
+def _deploy_flow(
+    layered: Layered, run_deploy: Callable, fake_terraform: FakeTerraform
+) -> DeployFlow:
+    """The deploy CLI with this module's workdir: its vault (beside the generated inventory), its
+    project CA and release cache, so the deploy finds what the hosts already have."""
+    shutil.copytree(
+        layered.workdir / "inventory" / "group_vars",
+        layered.workdir / "aws" / "group_vars",
+        dirs_exist_ok=True,
+    )
+    return DeployFlow(
+        run_deploy,
+        fake_terraform,
+        layered.workdir,
+        layered.runner.bin_dir,
+        layered.password_file,
+        layered.vault,
+    )
+
+
+def test_deploy_provisions_through_the_bastion_and_smoke_tests(
+    layered: Layered, run_deploy: Callable, fake_terraform: FakeTerraform
+) -> None:
+    flow = _deploy_flow(layered, run_deploy, fake_terraform)
+    flow.provision_and_smoke(
+        layered.hosts, stand_in_outputs(layered.hosts.address, layered.hosts.user)
+    )
+
+
+def test_deploy_moves_the_app_onto_managed_database_and_cache(
+    layered: Layered, run_deploy: Callable, fake_terraform: FakeTerraform
+) -> None:
+    """RDS and ElastiCache, as `deploy up` builds them by default: TLS to both, the database
+    password read from Secrets Manager (not the vault), the AUTH token from the vault."""
+    flow = _deploy_flow(layered, run_deploy, fake_terraform)
+    with aws.moto_server() as endpoint:
+        db_password = flow.managed_topology(layered.hosts, endpoint)
+    # The password stayed in Secrets Manager: the inventory only names the secret.
+    assert db_password not in flow.inventory.read_text()
+    # Every connection of the app's user is encrypted.
+    query = (
+        "SELECT count(*), bool_and(ssl) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid)"
+        " WHERE usename = 'flaskmt'"
+    )
+    sessions = layered.hosts.ssh("managed", f'sudo -u postgres psql -tAc "{query}"')
+    count, all_ssl = sessions.stdout.strip().split("|")
+    assert int(count) > 0 and all_ssl == "t", sessions.stdout + sessions.stderr

@@ -42,6 +42,7 @@ from tests.support import aws
 from tests.support.ansible import Runner, ensure_ansible_venv, extra_ca_certificates
 from tests.support.apt import ensure_debian_packages
 from tests.support.certs import server_certificate
+from tests.support.deploy_flow import MANAGED_SERVICES_PLAYBOOK
 from tests.support.hosts import Hosts, boot_hosts, ensure_host_image
 from tests.support.need import need
 from tests.support.paths import REPO
@@ -52,7 +53,6 @@ from tests.support.venvs import tool_venv
 NAME = "flaskmt-test"  # var.name: the SSM path, the bucket and the instances' names follow
 DOMAIN = "links.example.test"
 TEMPLATE = REPO / "terraform/modules/app_scaling/user_data.sh.tftpl"
-MANAGED_SERVICES = REPO / "tests/infra/deploy/managed_services.yml"
 SEED = Path(aws.__file__).with_name("asg_seed.py")
 INSTANCE = "asg1"
 SCRIPT = "/var/lib/cloud/instance/scripts/part-001"  # where cloud-init keeps the user data
@@ -240,7 +240,7 @@ def test_user_data_boots_an_instance_and_rolls_a_release(tmp_path: Path) -> None
             }  # fmt: skip
             (tmp_path / "managed.yml").write_text(hosts.inventory({"managed": ["managed"]}))
             prepared = Runner(tools, tmp_path / "managed.yml", tmp_path).run(
-                str(MANAGED_SERVICES), "-e", json.dumps(standin_vars),
+                str(MANAGED_SERVICES_PLAYBOOK), "-e", json.dumps(standin_vars),
                 label="asg boot: stand-in RDS and ElastiCache",
             )  # fmt: skip
             assert prepared.returncode == 0, prepared.tail()
