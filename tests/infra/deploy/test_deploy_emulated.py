@@ -108,6 +108,44 @@ def check_inventory(outputs: dict, inventory: dict, key: Path) -> None:
     assert variables["deploy_db_secret_arn"] == outputs["database"]["secret_arn"]
 
 
+# Where the instance groups and security groups stood before they became for_each maps.
+OLD_ADDRESSES = {
+    'module.instances["bastion"]': "module.bastion",
+    'module.instances["lb"]': "module.lb",
+    'module.instances["app"]': "module.app",
+    'module.instances["db"]': "module.db_host",
+    'module.instances["cache"]': "module.cache_host",
+    **{
+        f'module.security.aws_security_group.tier["{tier}"]': (
+            f"module.security.aws_security_group.{tier}"
+        )
+        for tier in ("bastion", "lb", "app", "db", "cache")
+    },
+}
+
+
+def check_moves_keep_old_state(workdir: Path, var_file: Path) -> None:
+    """A state written by the configuration before the for_each maps (its addresses put back with
+    `state mv`) plans without destroying or creating anything: the moved blocks carry it over."""
+    for new, old in OLD_ADDRESSES.items():
+        aws.terraform(workdir, "state", "mv", new, old)
+    aws.terraform(workdir, "plan", "-input=false", f"-var-file={var_file}", "-out=moved.tfplan")
+    plan = json.loads(aws.terraform(workdir, "show", "-json", "moved.tfplan").stdout)
+    changes = plan["resource_changes"]
+    destroyed = [
+        c["address"] for c in changes if {"create", "delete"} & set(c["change"]["actions"])
+    ]
+    assert destroyed == [], destroyed
+    moved = {c["previous_address"] for c in changes if c.get("previous_address")}
+    # bastion, lb (+ Elastic IPs), 3 app, cache host, five groups
+    assert len(moved) == 2 + 2 + 3 + 1 + 5, sorted(moved)
+    aws.terraform(workdir, "apply", "-input=false", "moved.tfplan")
+    listed = aws.terraform(workdir, "state", "list").stdout.split()
+    assert not [
+        a for a in listed if a.startswith(tuple(f"{old}." for old in OLD_ADDRESSES.values()))
+    ]
+
+
 def test_plan_up_inspect_down(run_deploy, tmp_path: Path, aws_endpoint: str) -> None:
     workdir = aws.copy_module(aws.TERRAFORM_SRC, tmp_path / "terraform")
     aws.write_override(workdir, aws_endpoint)
@@ -127,7 +165,7 @@ def test_plan_up_inspect_down(run_deploy, tmp_path: Path, aws_endpoint: str) -> 
 
     plan = run_deploy(*common, "plan", env=env)
     assert plan.returncode == 0, plan.stderr
-    assert "module.app.aws_instance.this[2] will be created" in plan.stdout
+    assert 'module.instances["app"].aws_instance.this[2] will be created' in plan.stdout
     assert "module.database[0].aws_db_instance.this will be created" in plan.stdout
 
     started = time.monotonic()
@@ -142,6 +180,7 @@ def test_plan_up_inspect_down(run_deploy, tmp_path: Path, aws_endpoint: str) -> 
         state = aws.terraform(workdir, "state", "pull").stdout
         check_resources(outputs, aws.aws_query(aws_endpoint, "snapshot"), variables, state)
         check_inventory(outputs, yaml.safe_load((tmp_path / "inventory.yml").read_text()), key)
+        check_moves_keep_old_state(workdir, var_file)
     finally:
         started = time.monotonic()
         down = run_deploy(*common, "down", "--yes", env=env)
