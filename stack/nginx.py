@@ -13,10 +13,15 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import jinja2
+
 from stack import debian, procs
 from stack.config import REPO_ROOT, StackError
 
 NGINX_DIR = REPO_ROOT / "nginx"
+# The upstream list every topology renders (its values differ), and Docker's rendering of it.
+UPSTREAM_TEMPLATE = "upstream.conf.j2"
+DOCKER_UPSTREAM = "docker/nginx/upstream.conf"
 APP_ROOT = REPO_ROOT / "app"
 LOCAL_CA = NGINX_DIR / "local-ca.sh"
 # nginx/edge.conf's rates: what None (no setting) means.
@@ -106,25 +111,37 @@ def make_certificate(tls_dir: Path, names: tuple[str, ...], port: int) -> TlsFil
     )
 
 
+def render_upstream_template(**values: object) -> str:
+    """nginx/upstream.conf.j2 with `values` (its variables), rendered as Ansible renders it."""
+    environment = jinja2.Environment(  # noqa: S701 - an nginx config, not HTML
+        loader=jinja2.FileSystemLoader(NGINX_DIR),
+        trim_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    return environment.get_template(UPSTREAM_TEMPLATE).render(**values)
+
+
 def render_upstream(ports: list[int], balancing: str, drained: frozenset[int] = frozenset()) -> str:
-    lines = [
-        "# Written by `python -m stack`; rewritten on every drain/undrain.",
-        "upstream app_servers {",
-    ]
-    if balancing == "least_conn":
-        lines.append("    least_conn;")
-    for port in ports:
-        # A drained server is `down`: no new requests; the rest keep passive health checks.
-        suffix = " down" if port in drained else " max_fails=2 fail_timeout=5s"
-        lines.append(f"    server 127.0.0.1:{port}{suffix};")
-    lines += [
-        "    keepalive 32;",
-        "    # Below gunicorn's KEEPALIVE (75 s): nginx closes idle connections first.",
-        "    keepalive_timeout 60s;",
-        "}",
-        "",
-    ]
-    return "\n".join(lines)
+    """This stack's upstream list: its instances on loopback, the drained ones `down`."""
+    servers = [f"127.0.0.1:{port}" for port in ports]
+    return render_upstream_template(
+        managed_by="Written by `python -m stack`; rewritten on every drain/undrain.",
+        nginx_upstream_servers=servers,
+        nginx_upstream_down=[f"127.0.0.1:{port}" for port in drained],
+        nginx_upstream_least_conn=balancing == "least_conn",
+    )
+
+
+def render_docker_upstream() -> str:
+    """docker/nginx/upstream.conf: the compose service `app`, one server per replica (Docker's
+    DNS answers one address each), and no keep-alive pool (replicas are replaced at the same
+    address)."""
+    return render_upstream_template(
+        managed_by=f"From nginx/{UPSTREAM_TEMPLATE}: python -m stack.nginx > {DOCKER_UPSTREAM}",
+        nginx_upstream_servers=["app:8000"],
+        nginx_upstream_keepalive=0,
+    )
 
 
 def _user_line() -> str:
@@ -262,3 +279,8 @@ def reload(binary: str, paths: Paths, master: procs.ProcRef, timeout: float = 30
 
     if not procs.wait_until(switched, timeout):
         raise StackError(f"nginx did not finish reloading in {timeout:.0f}s; see {paths.error_log}")
+
+
+if __name__ == "__main__":
+    # Docker's upstream file is rendered ahead of time: its image has no Jinja.
+    print(render_docker_upstream(), end="")

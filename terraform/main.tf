@@ -10,13 +10,6 @@ locals {
   db_on_ec2    = var.database_mode == "ec2"
   cache_on_ec2 = var.cache_mode == "ec2"
   asg          = var.app_scaling == "asg"
-
-  # Settings every instance group shares.
-  instance_defaults = {
-    key_name             = aws_key_pair.admin.key_name
-    iam_instance_profile = module.security.instance_profile_name
-    kms_key_arn          = module.security.kms_key_arn
-  }
 }
 
 # Debian 12 from Debian's own AWS account, unless an AMI is pinned.
@@ -59,45 +52,83 @@ resource "aws_key_pair" "admin" {
   public_key = var.ssh_public_key
 }
 
-# 3. Bastion: the only host that accepts SSH from outside, and only from admin_cidrs.
-module "bastion" {
-  source = "./modules/compute"
+# 3-5 and the EC2 hosts of 6-7: one compute module call per instance group, each in the subnets
+# and security group of its tier. Groups the mode does not use have a count of 0.
+#   bastion: the only host that accepts SSH from outside, and only from admin_cidrs
+#   lb:      nginx on EC2 with Elastic IPs (the Ansible nginx role configures them)
+#   app:     N gunicorn instances spread over the AZs' private app subnets
+#   db:      PostgreSQL on EC2 for the Ansible role (database_mode = "ec2"; else RDS, below)
+#   cache:   Redis on EC2 for the Ansible role (cache_mode = "ec2"; else ElastiCache, below)
+locals {
+  instance_groups = {
+    bastion = { count = 1, type = var.bastion_instance_type, subnets = "public", volume_gb = null }
+    lb      = { count = local.asg ? 0 : var.lb_instance_count, type = var.lb_instance_type, subnets = "public", volume_gb = null }
+    app     = { count = local.asg ? 0 : var.app_instance_count, type = var.app_instance_type, subnets = "app", volume_gb = null }
+    db      = { count = local.db_on_ec2 ? 1 : 0, type = var.db_host_instance_type, subnets = "data", volume_gb = var.db_host_volume_size_gb }
+    cache   = { count = local.cache_on_ec2 ? 1 : 0, type = var.cache_host_instance_type, subnets = "data", volume_gb = null }
+  }
+
+  subnet_ids = {
+    public = module.network.public_subnet_ids
+    app    = module.network.app_subnet_ids
+    data   = module.network.data_subnet_ids
+  }
+
+  # Shortcuts for the groups the rest of the configuration reads.
+  lb         = module.instances["lb"]
+  db_host    = module.instances["db"]
+  cache_host = module.instances["cache"]
+}
+
+module "instances" {
+  source   = "./modules/compute"
+  for_each = local.instance_groups
 
   name                 = var.name
-  role                 = "bastion"
-  instance_count       = 1
-  public               = true
+  role                 = each.key
+  instance_count       = each.value.count
+  public               = each.value.subnets == "public"
   ami_id               = local.ami_id
-  instance_type        = var.bastion_instance_type
-  subnet_ids           = module.network.public_subnet_ids
-  security_group_ids   = [module.security.security_group_ids.bastion]
-  key_name             = local.instance_defaults.key_name
-  iam_instance_profile = local.instance_defaults.iam_instance_profile
-  kms_key_arn          = local.instance_defaults.kms_key_arn
+  instance_type        = each.value.type
+  root_volume_size_gb  = each.value.volume_gb
+  subnet_ids           = local.subnet_ids[each.value.subnets]
+  security_group_ids   = [module.security.security_group_ids[each.key]]
+  key_name             = aws_key_pair.admin.key_name
+  iam_instance_profile = module.security.instance_profile_name
+  kms_key_arn          = module.security.kms_key_arn
   detailed_monitoring  = var.detailed_monitoring
 }
 
-# 4. Load balancers: nginx on EC2 with Elastic IPs (the Ansible nginx role configures them).
-module "lb" {
-  source = "./modules/compute"
+# The groups were five module calls before; these keep their instances in the state.
+moved {
+  from = module.bastion
+  to   = module.instances["bastion"]
+}
 
-  name                 = var.name
-  role                 = "lb"
-  instance_count       = local.asg ? 0 : var.lb_instance_count
-  public               = true
-  ami_id               = local.ami_id
-  instance_type        = var.lb_instance_type
-  subnet_ids           = module.network.public_subnet_ids
-  security_group_ids   = [module.security.security_group_ids.lb]
-  key_name             = local.instance_defaults.key_name
-  iam_instance_profile = local.instance_defaults.iam_instance_profile
-  kms_key_arn          = local.instance_defaults.kms_key_arn
-  detailed_monitoring  = var.detailed_monitoring
+moved {
+  from = module.lb
+  to   = module.instances["lb"]
+}
+
+moved {
+  from = module.app
+  to   = module.instances["app"]
+}
+
+moved {
+  from = module.db_host
+  to   = module.instances["db"]
+}
+
+moved {
+  from = module.cache_host
+  to   = module.instances["cache"]
 }
 
 # The site's name points at the load balancers when Terraform manages its zone; else the
 # dns_records output says what to create by hand. ACME's HTTP-01 check needs it before Ansible runs.
 resource "aws_route53_record" "site" {
+  # checkov:skip=CKV2_AWS_23:The records are the load balancers' Elastic IPs (module.instances["lb"]); checkov does not follow a for_each module's outputs.
   # The ALB's name is a DNS name, not addresses: in the asg mode the record is yours to make
   # (docs/aws-scaling.md), and route53_zone_id has nothing to point here.
   count = var.route53_zone_id != null && !local.asg ? 1 : 0
@@ -106,7 +137,7 @@ resource "aws_route53_record" "site" {
   name    = var.domain
   type    = "A"
   ttl     = 300
-  records = module.lb.public_ips
+  records = local.lb.public_ips
 
   lifecycle {
     precondition {
@@ -114,23 +145,6 @@ resource "aws_route53_record" "site" {
       error_message = "route53_zone_id is set but domain is empty: name the record to create."
     }
   }
-}
-
-# 5. App: N gunicorn instances spread over the AZs' private app subnets.
-module "app" {
-  source = "./modules/compute"
-
-  name                 = var.name
-  role                 = "app"
-  instance_count       = local.asg ? 0 : var.app_instance_count
-  ami_id               = local.ami_id
-  instance_type        = var.app_instance_type
-  subnet_ids           = module.network.app_subnet_ids
-  security_group_ids   = [module.security.security_group_ids.app]
-  key_name             = local.instance_defaults.key_name
-  iam_instance_profile = local.instance_defaults.iam_instance_profile
-  kms_key_arn          = local.instance_defaults.kms_key_arn
-  detailed_monitoring  = var.detailed_monitoring
 }
 
 # 6. PostgreSQL: RDS (database_mode = "managed") or one EC2 instance for the Ansible role ("ec2").
@@ -155,23 +169,6 @@ module "database" {
   monitoring_interval_seconds = var.db_monitoring_interval
 }
 
-module "db_host" {
-  source = "./modules/compute"
-
-  name                 = var.name
-  role                 = "db"
-  instance_count       = local.db_on_ec2 ? 1 : 0
-  ami_id               = local.ami_id
-  instance_type        = var.db_host_instance_type
-  root_volume_size_gb  = var.db_host_volume_size_gb
-  subnet_ids           = module.network.data_subnet_ids
-  security_group_ids   = [module.security.security_group_ids.db]
-  key_name             = local.instance_defaults.key_name
-  iam_instance_profile = local.instance_defaults.iam_instance_profile
-  kms_key_arn          = local.instance_defaults.kms_key_arn
-  detailed_monitoring  = var.detailed_monitoring
-}
-
 # 7. Redis: ElastiCache (cache_mode = "managed") or one EC2 instance for the Ansible role ("ec2").
 module "cache" {
   source = "./modules/cache"
@@ -184,22 +181,6 @@ module "cache" {
   node_type          = var.cache_node_type
   replicas           = var.cache_replicas
   auth_token         = var.cache_auth_token
-}
-
-module "cache_host" {
-  source = "./modules/compute"
-
-  name                 = var.name
-  role                 = "cache"
-  instance_count       = local.cache_on_ec2 ? 1 : 0
-  ami_id               = local.ami_id
-  instance_type        = var.cache_host_instance_type
-  subnet_ids           = module.network.data_subnet_ids
-  security_group_ids   = [module.security.security_group_ids.cache]
-  key_name             = local.instance_defaults.key_name
-  iam_instance_profile = local.instance_defaults.iam_instance_profile
-  kms_key_arn          = local.instance_defaults.kms_key_arn
-  detailed_monitoring  = var.detailed_monitoring
 }
 
 # 4+5 in the elastic mode: ALB with HTTPS (ACM) in front of an Auto Scaling group of app instances
@@ -236,11 +217,11 @@ module "app_scaling" {
   # are SecureStrings under <ssm_prefix>/secret/ that `python -m deploy` writes, not Terraform.
   db_secret_arn = local.db_on_ec2 ? null : module.database[0].master_user_secret_arn
   app_environment = merge({
-    DB_HOST         = local.db_on_ec2 ? module.db_host.private_ips[0] : module.database[0].address
+    DB_HOST         = local.db_on_ec2 ? local.db_host.private_ips[0] : module.database[0].address
     DB_PORT         = tostring(local.db_on_ec2 ? 5432 : module.database[0].port)
     DB_NAME         = var.db_name
     DB_USER         = var.db_username
-    REDIS_HOST      = local.cache_on_ec2 ? module.cache_host.private_ips[0] : module.cache[0].address
+    REDIS_HOST      = local.cache_on_ec2 ? local.cache_host.private_ips[0] : module.cache[0].address
     REDIS_PORT      = tostring(local.cache_on_ec2 ? 6379 : module.cache[0].port)
     REDIS_TLS       = tostring(local.cache_on_ec2 ? false : module.cache[0].tls)
     PUBLIC_BASE_URL = "https://${var.domain}"

@@ -2,7 +2,7 @@
 
 output "public_url" {
   description = "HTTPS URL of the app: the domain, else (fixed tier only) the first load balancer's address."
-  value       = var.domain != "" ? "https://${var.domain}" : "https://${module.lb.public_ips[0]}"
+  value       = var.domain != "" ? "https://${var.domain}" : "https://${local.lb.public_ips[0]}"
 }
 
 output "tls" {
@@ -16,7 +16,7 @@ output "tls" {
 
 output "dns_records" {
   description = "The DNS records to create for the domain (A records to the load balancers) before provisioning; empty without a domain or in the asg mode (see the app_scaling output). Terraform made them when route53_zone_id is set."
-  value       = var.domain == "" || local.asg ? [] : [for ip in module.lb.public_ips : { name = var.domain, type = "A", value = ip }]
+  value       = var.domain == "" || local.asg ? [] : [for ip in local.lb.public_ips : { name = var.domain, type = "A", value = ip }]
 }
 
 output "ssh_user" {
@@ -26,30 +26,30 @@ output "ssh_user" {
 
 output "bastion_public_ip" {
   description = "Public address of the bastion (the SSH jump host)."
-  value       = module.bastion.public_ips[0]
+  value       = module.instances["bastion"].public_ips[0]
 }
 
 output "lb_hosts" {
   description = "Load balancers: name => {public_ip, private_ip}."
-  value = { for i, n in module.lb.names : n => {
-    public_ip  = module.lb.public_ips[i]
-    private_ip = module.lb.private_ips[i]
+  value = { for i, n in local.lb.names : n => {
+    public_ip  = local.lb.public_ips[i]
+    private_ip = local.lb.private_ips[i]
   } }
 }
 
 output "app_hosts" {
   description = "App instances: name => private_ip."
-  value       = zipmap(module.app.names, module.app.private_ips)
+  value       = zipmap(module.instances["app"].names, module.instances["app"].private_ips)
 }
 
 output "db_hosts" {
   description = "PostgreSQL hosts on EC2: name => private_ip (empty when database_mode = \"managed\")."
-  value       = zipmap(module.db_host.names, module.db_host.private_ips)
+  value       = zipmap(local.db_host.names, local.db_host.private_ips)
 }
 
 output "cache_hosts" {
   description = "Redis hosts on EC2: name => private_ip (empty when cache_mode = \"managed\")."
-  value       = zipmap(module.cache_host.names, module.cache_host.private_ips)
+  value       = zipmap(local.cache_host.names, local.cache_host.private_ips)
 }
 
 output "app_port" {
@@ -61,7 +61,7 @@ output "database" {
   description = "How the app reaches PostgreSQL: mode, host, port, name, user, and the password's secret ARN when RDS generated it."
   value = {
     mode       = var.database_mode
-    host       = local.db_on_ec2 ? module.db_host.private_ips[0] : module.database[0].address
+    host       = local.db_on_ec2 ? local.db_host.private_ips[0] : module.database[0].address
     port       = local.db_on_ec2 ? 5432 : module.database[0].port
     name       = var.db_name
     username   = local.db_on_ec2 ? null : module.database[0].master_username
@@ -73,7 +73,7 @@ output "cache" {
   description = "How the app reaches Redis: mode, host, port, and whether TLS is required."
   value = {
     mode = var.cache_mode
-    host = local.cache_on_ec2 ? module.cache_host.private_ips[0] : module.cache[0].address
+    host = local.cache_on_ec2 ? local.cache_host.private_ips[0] : module.cache[0].address
     port = local.cache_on_ec2 ? 6379 : module.cache[0].port
     tls  = local.cache_on_ec2 ? false : module.cache[0].tls
   }

@@ -84,10 +84,9 @@ def terraform(
 
 
 def copy_module(src: Path, dest: Path) -> Path:
-    """Copy a module without local state, so tests never write into the source tree."""
-    shutil.copytree(
-        src, dest, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl")
-    )
+    """Copy a module without local state, so tests never write into the source tree. The root
+    module's committed lock file comes along: init then checks the provider against it."""
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
     return dest
 
 

@@ -90,6 +90,8 @@ variable "root_volume_size_gb" {
   description = "Size of the encrypted root volume in GiB (the PostgreSQL data lives here on EC2)."
   type        = number
   default     = 16
+  # null (a caller with no size of its own to give) means the default.
+  nullable = false
 
   validation {
     condition     = var.root_volume_size_gb >= 8 && var.root_volume_size_gb <= 16384

@@ -135,44 +135,51 @@ resource "aws_iam_instance_profile" "instance" {
 }
 
 # ---------------------------------------------------------------- security groups, one per tier
-resource "aws_security_group" "bastion" {
-  # checkov:skip=CKV2_AWS_5:Attached in the root module (module.bastion); checkov does not follow module outputs.
-  name        = "${var.name}-bastion"
-  description = "Bastion: SSH from the admin CIDRs only"
-  vpc_id      = var.vpc_id
-  tags        = merge(var.tags, { Name = "${var.name}-bastion" })
+locals {
+  # Each tier's group and what it admits (the rules below say exactly whom).
+  tiers = {
+    bastion = "Bastion: SSH from the admin CIDRs only"
+    lb      = "nginx load balancers: HTTP(S) from the world"
+    app     = "gunicorn app instances: port ${var.app_port} from the load balancers"
+    db      = "PostgreSQL: 5432 from the app instances"
+    cache   = "Redis: 6379 from the app instances"
+  }
 }
 
-resource "aws_security_group" "lb" {
-  # checkov:skip=CKV2_AWS_5:Attached in the root module (module.lb); checkov does not follow module outputs.
-  name        = "${var.name}-lb"
-  description = "nginx load balancers: HTTP(S) from the world"
+resource "aws_security_group" "tier" {
+  # checkov:skip=CKV2_AWS_5:Attached in the root module (module.instances, database, cache, app_scaling); checkov does not follow module outputs.
+  for_each = local.tiers
+
+  name        = "${var.name}-${each.key}"
+  description = each.value
   vpc_id      = var.vpc_id
-  tags        = merge(var.tags, { Name = "${var.name}-lb" })
+  tags        = merge(var.tags, { Name = "${var.name}-${each.key}" })
 }
 
-resource "aws_security_group" "app" {
-  # checkov:skip=CKV2_AWS_5:Attached in the root module (module.app); checkov does not follow module outputs.
-  name        = "${var.name}-app"
-  description = "gunicorn app instances: port ${var.app_port} from the load balancers"
-  vpc_id      = var.vpc_id
-  tags        = merge(var.tags, { Name = "${var.name}-app" })
+# The groups were five resources before; these keep them (and the instances in them) in the state.
+moved {
+  from = aws_security_group.bastion
+  to   = aws_security_group.tier["bastion"]
 }
 
-resource "aws_security_group" "db" {
-  # checkov:skip=CKV2_AWS_5:Attached in the root module (module.db_host / database); checkov does not follow module outputs.
-  name        = "${var.name}-db"
-  description = "PostgreSQL: 5432 from the app instances"
-  vpc_id      = var.vpc_id
-  tags        = merge(var.tags, { Name = "${var.name}-db" })
+moved {
+  from = aws_security_group.lb
+  to   = aws_security_group.tier["lb"]
 }
 
-resource "aws_security_group" "cache" {
-  # checkov:skip=CKV2_AWS_5:Attached in the root module (module.cache_host / cache); checkov does not follow module outputs.
-  name        = "${var.name}-cache"
-  description = "Redis: 6379 from the app instances"
-  vpc_id      = var.vpc_id
-  tags        = merge(var.tags, { Name = "${var.name}-cache" })
+moved {
+  from = aws_security_group.app
+  to   = aws_security_group.tier["app"]
+}
+
+moved {
+  from = aws_security_group.db
+  to   = aws_security_group.tier["db"]
+}
+
+moved {
+  from = aws_security_group.cache
+  to   = aws_security_group.tier["cache"]
 }
 
 locals {
@@ -209,20 +216,14 @@ locals {
     },
     # Package mirrors and AWS APIs over HTTP(S) (through NAT for the private tiers).
     {
-      for pair in setproduct(["bastion", "lb", "app", "db", "cache"], [80, 443]) :
+      for pair in setproduct(keys(local.tiers), [80, 443]) :
       "${pair[0]}-packages-${pair[1]}" => {
         sg = pair[0], port = pair[1], cidr = "0.0.0.0/0", peer = null, what = "packages and AWS APIs (${pair[1]})"
       }
     },
   )
 
-  groups = {
-    bastion = aws_security_group.bastion.id
-    lb      = aws_security_group.lb.id
-    app     = aws_security_group.app.id
-    db      = aws_security_group.db.id
-    cache   = aws_security_group.cache.id
-  }
+  groups = { for tier, group in aws_security_group.tier : tier => group.id }
 }
 
 resource "aws_security_group_rule" "ingress" {

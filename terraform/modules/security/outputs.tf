@@ -15,13 +15,7 @@ output "instance_role_name" {
 
 output "security_group_ids" {
   description = "Security group of each tier: bastion, lb, app, db, cache."
-  value = {
-    bastion = aws_security_group.bastion.id
-    lb      = aws_security_group.lb.id
-    app     = aws_security_group.app.id
-    db      = aws_security_group.db.id
-    cache   = aws_security_group.cache.id
-  }
+  value       = local.groups
 }
 
 output "flow_log_group" {

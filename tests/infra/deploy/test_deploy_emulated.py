@@ -108,6 +108,54 @@ def check_inventory(outputs: dict, inventory: dict, key: Path) -> None:
     assert variables["deploy_db_secret_arn"] == outputs["database"]["secret_arn"]
 
 
+# Where the instance groups and security groups stood before they became for_each maps.
+OLD_ADDRESSES = {
+    'module.instances["bastion"]': "module.bastion",
+    'module.instances["lb"]': "module.lb",
+    'module.instances["app"]': "module.app",
+    'module.instances["db"]': "module.db_host",
+    'module.instances["cache"]': "module.cache_host",
+    **{
+        f'module.security.aws_security_group.tier["{tier}"]': (
+            f"module.security.aws_security_group.{tier}"
+        )
+        for tier in ("bastion", "lb", "app", "db", "cache")
+    },
+}
+
+
+def _planned_changes(workdir: Path, var_file: Path, plan_file: str) -> list[dict]:
+    aws.terraform(workdir, "plan", "-input=false", f"-var-file={var_file}", f"-out={plan_file}")
+    return json.loads(aws.terraform(workdir, "show", "-json", plan_file).stdout)["resource_changes"]
+
+
+def _replaced(changes: list[dict]) -> set[str]:
+    return {c["address"] for c in changes if set(c["change"]["actions"]) == {"create", "delete"}}
+
+
+def _under(address: str, prefix: str) -> bool:
+    return address == prefix or address.startswith(f"{prefix}.")
+
+
+def check_moves_keep_old_state(workdir: Path, var_file: Path) -> None:
+    """A state written by the configuration before the for_each maps (its addresses put back with
+    `state mv`) plans no destroy and no create: the moved blocks carry it over. What a re-plan
+    replaces anyway (the emulator's read-back drift) is measured first and must stay the same."""
+    drift = _replaced(_planned_changes(workdir, var_file, "before.tfplan"))
+    listed = aws.terraform(workdir, "state", "list").stdout.split()
+    for new, old in OLD_ADDRESSES.items():
+        if any(_under(address, new) for address in listed):  # an empty group has none
+            aws.terraform(workdir, "state", "mv", new, old)
+    changes = _planned_changes(workdir, var_file, "moved.tfplan")
+    lone = [c["address"] for c in changes if c["change"]["actions"] in (["create"], ["delete"])]
+    assert lone == [], lone
+    assert _replaced(changes) == drift
+    moved = {c["previous_address"] for c in changes if c.get("previous_address")}
+    # bastion, lb (+ Elastic IPs), 3 app, cache host, five groups
+    assert len(moved) == 2 + 2 + 3 + 1 + 5, sorted(moved)
+    assert all(any(_under(m, old) for old in OLD_ADDRESSES.values()) for m in moved), moved
+
+
 def test_plan_up_inspect_down(run_deploy, tmp_path: Path, aws_endpoint: str) -> None:
     workdir = aws.copy_module(aws.TERRAFORM_SRC, tmp_path / "terraform")
     aws.write_override(workdir, aws_endpoint)
@@ -127,7 +175,7 @@ def test_plan_up_inspect_down(run_deploy, tmp_path: Path, aws_endpoint: str) -> 
 
     plan = run_deploy(*common, "plan", env=env)
     assert plan.returncode == 0, plan.stderr
-    assert "module.app.aws_instance.this[2] will be created" in plan.stdout
+    assert 'module.instances["app"].aws_instance.this[2] will be created' in plan.stdout
     assert "module.database[0].aws_db_instance.this will be created" in plan.stdout
 
     started = time.monotonic()
@@ -142,6 +190,7 @@ def test_plan_up_inspect_down(run_deploy, tmp_path: Path, aws_endpoint: str) -> 
         state = aws.terraform(workdir, "state", "pull").stdout
         check_resources(outputs, aws.aws_query(aws_endpoint, "snapshot"), variables, state)
         check_inventory(outputs, yaml.safe_load((tmp_path / "inventory.yml").read_text()), key)
+        check_moves_keep_old_state(workdir, var_file)
     finally:
         started = time.monotonic()
         down = run_deploy(*common, "down", "--yes", env=env)

@@ -36,6 +36,12 @@ def _create_link(stack: Stack, url: str) -> str:
 
 def test_compose_config_validates(built_stack: Stack) -> None:
     built_stack.compose("config", "--quiet")
+    # compose itself merges the one x-hardened block into every service
+    config = json.loads(built_stack.compose("config", "--format", "json").stdout)
+    for name, service in config["services"].items():
+        assert service["cap_drop"] == ["ALL"], name
+        assert service["security_opt"] == ["no-new-privileges:true"], name
+        assert service.get("read_only", False) is (name != "grafana"), name
 
 
 def test_compose_refuses_to_start_without_secrets(built_stack: Stack, tmp_path) -> None:

@@ -1,10 +1,13 @@
-"""Static checks of the Docker layer: checkov on the Dockerfiles, shellcheck on the scripts."""
+"""Static checks of the Docker layer: checkov on the Dockerfiles, shellcheck on the scripts,
+compose.yaml's hardening block and .env.example's knobs."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+import yaml
 
 from tests.support.apt import debian_tool
 from tests.support.paths import REPO
@@ -44,3 +47,42 @@ def test_shell_scripts_pass_shellcheck() -> None:
         *sorted((REPO / "nginx").rglob("*.sh")),  # local-ca.sh, run by the stack and compose
     ]
     run([shellcheck, *map(str, scripts)])
+
+
+def _compose_file() -> dict:
+    return yaml.safe_load((REPO / "compose.yaml").read_text())
+
+
+def test_every_service_merges_the_one_hardening_block() -> None:
+    """compose.yaml writes its hardening once (x-hardened) and every service takes it whole."""
+    compose = _compose_file()
+    hardened = compose["x-hardened"]
+    assert hardened == {
+        "read_only": True,
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges:true"],
+    }
+    text = (REPO / "compose.yaml").read_text()
+    assert text.count("no-new-privileges") == 1 and text.count("cap_drop") == 1
+    for name, service in compose["services"].items():
+        assert service["cap_drop"] == ["ALL"], name
+        assert service["security_opt"] == hardened["security_opt"], name
+        assert service["read_only"] is (name != "grafana"), name
+
+
+def test_env_example_names_only_what_compose_reads() -> None:
+    """Every variable .env.example sets or shows is one compose.yaml interpolates or passes as a
+    build argument: no knob there that nothing reads."""
+    text = (REPO / "compose.yaml").read_text()
+    read = set(re.findall(r"\$\{(\w+)", text))
+    for service in _compose_file()["services"].values():
+        build = service.get("build")
+        if isinstance(build, dict):
+            read.update(build.get("args", []))
+    listed = set()
+    for line in (REPO / ".env.example").read_text().splitlines():
+        match = re.match(r"#? ?([A-Z][A-Z0-9_]+)=", line)
+        if match:
+            listed.add(match[1])
+    assert listed, "no variable parsed in .env.example"
+    assert listed <= read, sorted(listed - read)

@@ -41,6 +41,20 @@ def test_validate(module: str, tmp_path: Path, plugin_dir: Path) -> None:
     assert report["warning_count"] == 0, json.dumps(report["diagnostics"], indent=2)
 
 
+
+def test_committed_lock_file_matches_the_provider_mirror(tmp_path: Path, plugin_dir: Path) -> None:
+    """The root module's .terraform.lock.hcl is committed, and init from the offline mirror takes
+    the locked provider as it is: a mismatch fails init, a missing hash would rewrite the file."""
+    lock = TERRAFORM_SRC / ".terraform.lock.hcl"
+    tracked = subprocess.run(
+        ["git", "ls-files", "--error-unmatch", str(lock)], cwd=REPO, capture_output=True
+    )
+    assert tracked.returncode == 0, "terraform/.terraform.lock.hcl is not committed"
+    workdir = aws.copy_module(TERRAFORM_SRC, tmp_path / "root")
+    aws.terraform(workdir, "init", "-backend=false", "-input=false", f"-plugin-dir={plugin_dir}")
+    assert (workdir / ".terraform.lock.hcl").read_text() == lock.read_text()
+
+
 VARIABLE = re.compile(r'^variable "(?P<name>[^"]+)" \{(?P<body>.*?)^\}', re.M | re.S)
 
 
@@ -109,3 +123,81 @@ def test_checkov_passes_with_reasoned_suppressions(tmp_path: Path) -> None:
             assert len(reason) > 20, (
                 f"{check['check_id']} on {check['resource']} is skipped without a reason"
             )
+
+
+# ------------------------------------------------------------------ README tables
+BLOCK = re.compile(r'^(?P<kind>variable|output) "(?P<name>[^"]+)" \{(?P<body>.*?)^\}', re.M | re.S)
+DESCRIPTION = re.compile(r'^  description\s*=\s*"(?P<text>(?:[^"\\]|\\.)*)"', re.M)
+DEFAULT = re.compile(r"^  default\s*=\s*(?P<value>.+)$", re.M)
+SECTION = re.compile(
+    r"^## (?:Inputs and outputs of the (?P<root>root) module|Module `(?P<module>\w+)`)$", re.M
+)
+
+
+def declared(module_dir: Path, kind: str) -> list[tuple[str, str, str | None]]:
+    """(name, description, one-line default or None when required) of each block, in file order."""
+    path = module_dir / ("variables.tf" if kind == "variable" else "outputs.tf")
+    rows = []
+    for block in BLOCK.finditer(path.read_text()):
+        if block["kind"] != kind:
+            continue
+        description = DESCRIPTION.search(block["body"])
+        assert description, f"{path}: {block['name']} has no one-line description"
+        default = DEFAULT.search(block["body"])
+        rows.append(
+            (
+                block["name"],
+                description["text"].replace('\\"', '"'),
+                default["value"].strip() if default else None,
+            )
+        )
+    return rows
+
+
+def documented() -> dict[str, dict[str, list[list[str]]]]:
+    """README tables by module ("root" or the module's folder): header cell -> rows of cells."""
+    text = (TERRAFORM_SRC / "README.md").read_text()
+    marks = list(SECTION.finditer(text))
+    tables: dict[str, dict[str, list[list[str]]]] = {}
+    for i, mark in enumerate(marks):
+        body = text[mark.end() : marks[i + 1].start() if i + 1 < len(marks) else len(text)]
+        section = tables.setdefault(mark["root"] or mark["module"], {})
+        header = None
+        for line in body.splitlines():
+            if not line.startswith("|"):
+                header = None
+                continue
+            if set(line) <= set("|-: "):
+                continue  # the header's rule
+            cells = [c.strip() for c in line.strip("|").split(" | ")]
+            if header is None:
+                header = cells[0]
+                section[header] = []
+            else:
+                section[header].append(cells)
+    return tables
+
+
+@pytest.mark.parametrize("module", ["root", *MODULES])
+def test_readme_tables_match_the_code(module: str) -> None:
+    """terraform/README.md lists every input and output of each module, in file order, with the
+    description, and the default the code has; nothing the code does not declare."""
+    module_dir = TERRAFORM_SRC if module == "root" else TERRAFORM_SRC / "modules" / module
+    tables = documented().get(module)
+    assert tables, f"terraform/README.md has no section for {module}"
+
+    inputs = tables.get("name", [])
+    assert [row[0] for row in inputs] == [f"`{n}`" for n, _, _ in declared(module_dir, "variable")]
+    for (name, description, default), row in zip(
+        declared(module_dir, "variable"), inputs, strict=True
+    ):
+        assert row[3].startswith(description), f"{module}: {name}'s description differs"
+        expected = "**required**" if default is None else f"`{default}`"
+        assert row[2] == expected, (
+            f"{module}: {name}'s default is {default}, the README says {row[2]}"
+        )
+
+    outputs = tables.get("output", [])
+    assert [row[0] for row in outputs] == [f"`{n}`" for n, _, _ in declared(module_dir, "output")]
+    for (name, description, _), row in zip(declared(module_dir, "output"), outputs, strict=True):
+        assert row[1] == description, f"{module}: output {name}'s description differs"
