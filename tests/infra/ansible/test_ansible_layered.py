@@ -1,7 +1,9 @@
 """site.yml and deploy.yml on five fresh hosts, one per layer (the layered Vagrant/AWS shape).
 
-Secrets come from an ansible-vault file, as in production; the rolling deploy runs under a
-polling client that must see no failed request.
+The first provisioning and the rolling deploy are the tutorial's step 4 commands as written
+(`make ansible-provision` / `make ansible-deploy`), with these hosts' inventory in place of the
+layered VMs'. Secrets come from an ansible-vault file, as in production; the rolling deploy runs
+under a polling client that must see no failed request.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.ansible import PlaybookRun, Runner, extra_ca_certificates, write_vault
+from tests.support import tutorial
+from tests.support.ansible import (
+    PlaybookRun,
+    Runner,
+    ansible_env,
+    extra_ca_certificates,
+    write_vault,
+)
 from tests.support.hosts import Hosts, boot_hosts
 from tests.support.paths import REPO
 from tests.support.timing import record_phase
@@ -27,6 +36,9 @@ NAMES = ["lb", "app1", "app2", "db", "cache"]
 GROUPS = {"lb": ["lb"], "app": ["app1", "app2"], "db": ["db"], "cache": ["cache"]}
 # what a release is made of (app role defaults) plus the nginx policy the lb copies
 SOURCE_PATHS = ("app", "migrations", "alembic.ini", "gunicorn.conf.py", "requirements.txt", "nginx")
+
+# The tutorial's `make ansible-provision ...` and `make ansible-deploy ...` lines, in that order.
+((PROVISION, DEPLOY),) = [tutorial.lines(b.code) for b in tutorial.claim("4", "stand-in-hosts")]
 
 # setup of the module fixture counts into the first test (slow on 2 shared cores)
 pytestmark = pytest.mark.timeout(3600)
@@ -42,6 +54,7 @@ class Layered:
     source: Path
     # the project CA that self_signed made on the controller
     ca_file: str
+    password_file: Path
 
     @property
     def base_url(self) -> str:
@@ -49,6 +62,21 @@ class Layered:
 
     def source_vars(self) -> tuple[str, ...]:
         return ("-e", f"app_source_dir={self.source}", "-e", f"flaskmt_source_dir={self.source}")
+
+    def make(self, line: str, label: str) -> PlaybookRun:
+        """One of the tutorial's make lines against these hosts: the vault's password and the
+        test's variables come from the environment, as a reader would set them."""
+        env = ansible_env(
+            self.runner.bin_dir,
+            ANSIBLE_LOCAL_TEMP=str(self.runner.workdir / "tmp"),
+            ANSIBLE_VAULT_PASSWORD_FILE=str(self.password_file),
+            ANSIBLE_ARGS=" ".join(self.source_vars()),
+        )
+        code = tutorial.adapt(line, "stand-in-hosts", inventory=self.runner.inventory)
+        log = self.runner.workdir / (label.replace(" ", "-").replace(":", "") + ".log")
+        result = tutorial.run(code, cwd=REPO, env=env, log=log, timeout=2400)
+        record_phase(label, result.seconds)
+        return PlaybookRun(result.returncode, result.output, result.seconds, log)
 
 
 def copy_source(destination: Path) -> Path:
@@ -83,10 +111,8 @@ def layered(engine_ready: None, ansible_bin: Path, workdir: Path) -> Iterator[La
             extra_args=("--vault-password-file", str(password_file)),
         )
         ca_file = str(workdir / "ca" / "ca.pem")
-        state = Layered(hosts, runner, None, vault, REPO, ca_file)  # type: ignore[arg-type]
-        state.first = runner.run(
-            "site.yml", *state.source_vars(), label="layered: site.yml on 5 fresh hosts"
-        )
+        state = Layered(hosts, runner, None, vault, REPO, ca_file, password_file)  # type: ignore[arg-type]
+        state.first = state.make(PROVISION, "layered: make ansible-provision on 5 fresh hosts")
         assert state.first.returncode == 0, state.first.tail()
         yield state
 
@@ -231,16 +257,9 @@ def test_a_rolling_deploy_loses_no_request(layered: Layered, workdir: Path) -> N
     code, target = create_link(layered.base_url, verify=layered.ca_file)
     before = _main_pids(layered.hosts)
 
-    with Poller(layered.hosts.address("lb"), 443, code, target, ca_file=layered.ca_file) as poller:
-        deploy = layered.runner.run(
-            "deploy.yml",
-            "-e",
-            f"app_source_dir={source}",
-            "-e",
-            f"flaskmt_source_dir={source}",
-            label="layered: rolling deploy.yml",
-        )
     layered.source = source
+    with Poller(layered.hosts.address("lb"), 443, code, target, ca_file=layered.ca_file) as poller:
+        deploy = layered.make(DEPLOY, "layered: make ansible-deploy (rolling)")
 
     assert deploy.returncode == 0, deploy.tail()
     record_phase(f"rolling deploy: {poller.requests} polled requests, served by "

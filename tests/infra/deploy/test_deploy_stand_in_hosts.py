@@ -23,14 +23,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support import aws
+from tests.support import aws, tutorial
 from tests.support.ansible import (
     Runner,
     ansible_env,
     ensure_ansible_venv,
     extra_ca_certificates,
     recap,
-    write_vault,
 )
 from tests.support.apt import ensure_debian_packages
 from tests.support.fake_terraform import FakeTerraform
@@ -119,9 +118,25 @@ class DeployFlow:
     bin_dir: Path  # the Ansible venv's bin/
 
     def __post_init__(self) -> None:
-        # Secrets as in production: an encrypted vault in the inventory's group_vars/all/.
-        self.inventory = self.workdir / "aws" / "hosts.yml"
-        self.password_file, vault = write_vault(self.inventory.parent, self.bin_dir)
+        # Secrets as in production: the tutorial's step 7 makes the encrypted vault next to the
+        # AWS inventory, in a copy of the checkout (the reader's $EDITOR fills in the values).
+        copy = tutorial.reader_checkout(self.workdir / "repo", venv=False)
+        (step,) = tutorial.claim("7", "stand-in-hosts")
+        editor = tutorial.reader_editor(self.workdir)
+        made = tutorial.run(step.code, cwd=copy, env=ansible_env(self.bin_dir, EDITOR=str(editor)))
+        tutorial.assert_as_promised(step, step.code, made)
+        self.inventory = copy / "ansible" / "inventories" / "aws" / "hosts.yml"
+        self.password_file = copy / "ansible" / ".vault-password"
+        assert self.password_file.stat().st_mode & 0o077 == 0  # only its owner may read it
+        vault_file = self.inventory.parent / "group_vars" / "all" / "vault.yml"
+        assert vault_file.read_text().startswith("$ANSIBLE_VAULT;")
+        opened = subprocess.run(
+            [str(self.bin_dir / "ansible-vault"), "view", "--vault-password-file",
+             str(self.password_file), str(vault_file)],
+            env=ansible_env(self.bin_dir), capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        vault = yaml.safe_load(opened.stdout)
+        assert not [v for v in vault.values() if "change-me" in str(v)], vault
         self.redis_password = vault["vault_redis_password"]
 
     @property
