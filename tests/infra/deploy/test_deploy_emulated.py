@@ -117,12 +117,12 @@ def test_plan_up_inspect_down(run_deploy, tmp_path: Path, aws_endpoint: str) -> 
     ami = aws.first_ami(aws_endpoint)
     env = {"TF_PLUGIN_DIR": str(aws.plugin_dir())}
 
-    # The tutorial's plan, with the example var file as the reader copies it; the example leaves
-    # ami_id to a Debian image lookup that the emulator cannot answer: the reader's shell gives one.
+    # The tutorial's plan, with the example var file as the reader copies it (its example CIDR
+    # and key are valid; the editor changes nothing else); the example leaves ami_id to a Debian
+    # image lookup that the emulator cannot answer: the reader's shell gives one.
     (step,) = tutorial.claim("6", "aws-emulator")
-    plan = tutorial.run(
-        step.code, cwd=copy, env=aws.terraform_env({**env, "TF_VAR_ami_id": ami}), timeout=900
-    )
+    reader = {"TF_VAR_ami_id": ami, "EDITOR": str(tutorial.reader_editor(tmp_path))}
+    plan = tutorial.run(step.code, cwd=copy, env=aws.terraform_env({**env, **reader}), timeout=900)
     tutorial.assert_as_promised(step, step.code, plan)
     assert "module.app.aws_instance.this[1] will be created" in plan.output
     assert "module.database[0].aws_db_instance.this will be created" in plan.output
