@@ -31,7 +31,6 @@ A reader's edit ("replace every change-me") is done by EDITOR, set to `reader_ed
 from __future__ import annotations
 
 import itertools
-import os
 import re
 import shlex
 import shutil
@@ -191,20 +190,17 @@ def run(
     *,
     cwd: Path,
     env: dict[str, str],
+    log: Path,
     timeout: float = 600,
-    log: Path | None = None,
-    stdin: str | None = None,
 ) -> Result:
-    """Run `code` with bash -euo pipefail as one script; output streamed to `log` when given (a
-    slow provisioning can then be followed while it runs)."""
-    log = log or cwd / ".tutorial-step.log"
+    """Run `code` with bash -euo pipefail as one script, its output streamed to `log` (a slow
+    provisioning can be followed while it runs)."""
     start = time.monotonic()
     with log.open("w") as sink:
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", code],
             cwd=cwd,
             env=env,
-            input=stdin,
             stdout=sink,
             stderr=subprocess.STDOUT,
             text=True,
@@ -255,8 +251,3 @@ def reader_editor(directory: Path) -> Path:
     )
     script.chmod(0o755)
     return script
-
-
-def reader_env(**extra: str) -> dict[str, str]:
-    """This process's environment plus `extra` (what a reader's shell would have)."""
-    return {**os.environ, **extra}

@@ -122,7 +122,10 @@ def test_plan_up_inspect_down(run_deploy, tmp_path: Path, aws_endpoint: str) -> 
     # image lookup that the emulator cannot answer: the reader's shell gives one.
     (step,) = tutorial.claim("6", "aws-emulator")
     reader = {"TF_VAR_ami_id": ami, "EDITOR": str(tutorial.reader_editor(tmp_path))}
-    plan = tutorial.run(step.code, cwd=copy, env=aws.terraform_env({**env, **reader}), timeout=900)
+    plan = tutorial.run(
+        step.code, cwd=copy, env=aws.terraform_env({**env, **reader}),
+        log=tmp_path / "plan-step.log", timeout=900,
+    )  # fmt: skip
     tutorial.assert_as_promised(step, step.code, plan)
     assert "module.app.aws_instance.this[1] will be created" in plan.output
     assert "module.database[0].aws_db_instance.this will be created" in plan.output

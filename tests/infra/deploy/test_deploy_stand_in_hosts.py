@@ -123,7 +123,8 @@ class DeployFlow:
         copy = tutorial.reader_checkout(self.workdir / "repo", venv=False)
         (step,) = tutorial.claim("7", "stand-in-hosts")
         editor = tutorial.reader_editor(self.workdir)
-        made = tutorial.run(step.code, cwd=copy, env=ansible_env(self.bin_dir, EDITOR=str(editor)))
+        env = ansible_env(self.bin_dir, EDITOR=str(editor))
+        made = tutorial.run(step.code, cwd=copy, env=env, log=self.workdir / "vault-step.log")
         tutorial.assert_as_promised(step, step.code, made)
         self.inventory = copy / "ansible" / "inventories" / "aws" / "hosts.yml"
         self.password_file = copy / "ansible" / ".vault-password"

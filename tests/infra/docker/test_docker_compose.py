@@ -72,7 +72,7 @@ def test_the_tutorial_step_runs_as_written(built_stack: Stack, tmp_path) -> None
     code = tutorial.adapt(step.code, "compose", https_port=https_port)
     started = time.monotonic()
     try:
-        result = tutorial.run(code, cwd=copy, env=env, timeout=900)
+        result = tutorial.run(code, cwd=copy, env=env, log=tmp_path / "step.log", timeout=900)
         tutorial.assert_as_promised(step, code, result, https_port=https_port)
     finally:
         # the step's own `down` keeps the volumes, as it says

@@ -31,7 +31,7 @@ def test_the_tutorial_checks_pass(tmp_path: Path, plugin_dir: Path) -> None:
     (block,) = tutorial.claim("6", "local")
     copy = tutorial.reader_checkout(tmp_path / "repo", venv=False)
     env = aws.terraform_env({"TF_PLUGIN_DIR": str(plugin_dir)})
-    result = tutorial.run(block.code, cwd=copy, env=env, timeout=900)
+    result = tutorial.run(block.code, cwd=copy, env=env, log=tmp_path / "step.log", timeout=900)
     tutorial.assert_as_promised(block, block.code, result)
     validated = {line.split()[1] for line in result.output.splitlines() if line.startswith("validate ")}
     assert validated == {"terraform", *(f"terraform/modules/{m}" for m in MODULES)}
