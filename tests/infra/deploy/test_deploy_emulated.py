@@ -1,9 +1,9 @@
 """`python -m deploy` end to end against moto on loopback, and the AWS it builds, inspected.
 
-One cycle: the tutorial's step 6 as written (`cp terraform/terraform.tfvars.example ...`, `make
-deploy-plan`, in a copy of the checkout whose terraform/ talks to the emulator), `deploy up
---no-provision` (terraform apply of the root module through
-python-terraform, then the inventory), checks of what exists in the emulator against the outputs
+One cycle: the tutorial's step 6 as written (`cp terraform/terraform.tfvars.example ...`,
+`make deploy-plan`, in a copy of the checkout whose terraform/ talks to the emulator), `deploy
+up --no-provision` (terraform apply of the root module through python-terraform, then the
+inventory), checks of what exists in the emulator against the outputs
 and the inventory, `deploy down` (destroy, without python-terraform's -force), and a sweep that
 finds nothing left. moto applies the VPC, subnets, NAT, security groups, EC2, Elastic IPs, KMS,
 IAM, flow logs and RDS; managed Redis (ElastiCache) is plan-only (see the Terraform tests).
