@@ -64,6 +64,7 @@ _MARKER_AND_BLOCK = re.compile(
 )
 _SECTION = re.compile(r"^## (?P<title>.+)$", re.M)
 _SHELL_BLOCK = re.compile(r"^```sh\n", re.M)
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass
@@ -171,7 +172,8 @@ def make_invocations(code: str) -> list[tuple[dict[str, str], list[str]]]:
 def adapt(code: str, environment: str, **values: object) -> str:
     """`code` with the environment's substitutions applied (SUBSTITUTIONS)."""
     for text, replacement in SUBSTITUTIONS[environment].items():
-        code = code.replace(text, replacement.format(**values))
+        if text in code:  # a block needs only the values of what it contains
+            code = code.replace(text, replacement.format(**values))
     return code
 
 
@@ -207,7 +209,9 @@ def run(
             timeout=timeout,
             check=False,
         )
-    return Result(result.returncode, log.read_text(), time.monotonic() - start)
+    # compared as a reader reads it: without colour codes (terraform colours even into a pipe)
+    output = _COLOUR.sub("", log.read_text())
+    return Result(result.returncode, output, time.monotonic() - start)
 
 
 def assert_as_promised(block: Block, code: str, result: Result, **values: object) -> None:
