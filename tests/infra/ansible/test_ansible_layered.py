@@ -9,6 +9,7 @@ under a polling client that must see no failed request.
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import shutil
 import subprocess
@@ -73,7 +74,7 @@ class Layered:
             ANSIBLE_ARGS=" ".join(self.source_vars()),
         )
         code = tutorial.adapt(line, "stand-in-hosts", inventory=self.runner.inventory)
-        log = self.runner.workdir / (label.replace(" ", "-").replace(":", "") + ".log")
+        log = self.runner.workdir / (re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-") + ".log")
         result = tutorial.run(code, cwd=REPO, env=env, log=log, timeout=2400)
         record_phase(label, result.seconds)
         return PlaybookRun(result.returncode, result.output, result.seconds, log)
