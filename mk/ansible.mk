@@ -13,7 +13,10 @@ ANSIBLE_RUN   := cd ansible && ANSIBLE_CONFIG=ansible.cfg PATH=$(abspath $(ANSIB
 ##@ Ansible (ansible/): provision and roll out any inventory
 .PHONY: ansible-venv ansible-lint ansible-syntax ansible-provision ansible-deploy test-ansible
 
-$(ANSIBLE_VENV)/.installed: ansible/requirements.txt
+# No prerequisite on the requirements file: the venv's path is keyed by its content, so a new
+# pin makes a new venv, while a newer mtime of the same content (a fresh checkout) must not
+# rebuild, with --clear, a venv that other checkouts and test runs are using.
+$(ANSIBLE_VENV)/.installed:
 	$(PYTHON) -m venv --clear $(ANSIBLE_VENV)
 	$(ANSIBLE_BIN)/pip install --quiet -r ansible/requirements.txt
 	touch $@

@@ -37,7 +37,8 @@ tf-validate: ## terraform validate for the root module and every module (TF_PLUG
 	  TF_DATA_DIR=$$data $(TF) -chdir=$$dir validate; \
 	done
 
-$(CHECKOV_VENV)/.installed: $(CHECKOV_REQ)
+# keyed by the requirements' hash, like the Ansible venv (mk/ansible.mk says why no prerequisite)
+$(CHECKOV_VENV)/.installed:
 	$(PYTHON) -m venv --clear $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet -r $(CHECKOV_REQ)
 	touch $@
@@ -50,7 +51,7 @@ tf-check: tf-fmt-check tf-validate tf-checkov ## fmt, validate and checkov toget
 test-terraform: venv ## Terraform + deploy tests (moto on loopback; offline)
 	$(PYTEST) tests/infra/terraform tests/infra/deploy --no-cov
 
-$(DEPLOY_VENV)/.installed: deploy/requirements.txt
+$(DEPLOY_VENV)/.installed:
 	$(PYTHON) -m venv --clear $(DEPLOY_VENV)
 	$(DEPLOY_VENV)/bin/pip install --quiet -r deploy/requirements.txt
 	touch $@

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.support import aws
+from tests.support import aws, tutorial
 from tests.support.ansible import Runner, ansible_env, extra_ca_certificates, recap
 from tests.support.fake_terraform import FakeTerraform
 from tests.support.hosts import Hosts, readyz_from_the_host
@@ -57,20 +57,40 @@ def stand_in_outputs(address: Callable[[str], str], user: str, **data: dict) -> 
 class DeployFlow:
     """The three deploy steps with the stand-in hosts playing what Terraform would have made.
 
-    `workdir` holds the inventory (with its vault), the project CA and the release cache: a
-    caller that provisioned the same hosts before passes the same workdir and its vault, so
-    the deploy finds the secrets and the CA the hosts already have."""
+    `workdir` holds the project CA and the release cache: a caller that provisioned the same
+    hosts before passes its workdir, so the deploy finds the CA the hosts already have. The
+    secrets are made as the tutorial's step 7 makes them (its block, run as written in a copy
+    of the checkout): an encrypted vault beside the AWS inventory, whose values the reader types
+    in; `known_secrets` are the ones the hosts already have."""
 
     run_deploy: Callable[..., subprocess.CompletedProcess]
     fake_terraform: FakeTerraform
     workdir: Path
     bin_dir: Path  # the Ansible venv's bin/
-    password_file: Path
-    vault: dict[str, str]
+    known_secrets: Mapping[str, str] = field(default_factory=dict)
     inventory: Path = field(init=False)
+    password_file: Path = field(init=False)
+    vault: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.inventory = self.workdir / "aws" / "hosts.yml"
+        copy = tutorial.reader_checkout(self.workdir / "repo", venv=False)
+        (step,) = tutorial.claim("7", "stand-in-hosts")
+        editor = tutorial.reader_editor(self.workdir, self.known_secrets)
+        env = ansible_env(self.bin_dir, EDITOR=str(editor))
+        made = tutorial.run(step.code, cwd=copy, env=env, log=self.workdir / "vault-step.log")
+        tutorial.assert_as_promised(step, step.code, made)
+        self.inventory = copy / "ansible" / "inventories" / "aws" / "hosts.yml"
+        self.password_file = copy / "ansible" / ".vault-password"
+        assert self.password_file.stat().st_mode & 0o077 == 0  # only its owner may read it
+        vault_file = self.inventory.parent / "group_vars" / "all" / "vault.yml"
+        assert vault_file.read_text().startswith("$ANSIBLE_VAULT;")
+        opened = subprocess.run(
+            [str(self.bin_dir / "ansible-vault"), "view", "--vault-password-file",
+             str(self.password_file), str(vault_file)],
+            env=ansible_env(self.bin_dir), capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        self.vault = yaml.safe_load(opened.stdout)
+        assert not [v for v in self.vault.values() if "change-me" in str(v)], self.vault
 
     @property
     def ca_file(self) -> str:

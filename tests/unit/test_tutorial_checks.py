@@ -1,9 +1,11 @@
-"""The tutorial's blocks that a test machine cannot run (a whole dev VM, real AWS, Heroku, Docker on
-this page's ports): each is valid bash, and every make target it names resolves with `make -n`.
-The runnable blocks are executed by tests/stack/docs/test_tutorial.py."""
+"""The tutorial's blocks: every one is run by exactly one test or marked `check` with a reason;
+a `check` block (a whole 5-VM dev VM set, real AWS, Heroku) is valid bash and every make target
+it names resolves with `make -n`. Runnable blocks are executed by the tests that claim them
+(tests/support/tutorial.py says which environment each needs)."""
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -12,16 +14,33 @@ from pathlib import Path
 import pytest
 
 from tests.support.tutorial import (
+    SUBSTITUTIONS,
+    TUTORIAL,
     checked_blocks,
     make_invocations,
-    runnable_sections,
+    runnable,
     sections,
     shell_block_count,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-TUTORIAL = ROOT / "docs" / "tutorial.md"
 CHECKED = checked_blocks(TUTORIAL)
+
+
+def _claims() -> list[tuple[tuple[str, str], str]]:
+    """((section, environment), test file) of every claim("...", "...") call under tests/."""
+    found = []
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", getattr(node.func, "attr", None)) == "claim"
+                and len(node.args) == 2
+                and all(isinstance(a, ast.Constant) for a in node.args)
+            ):
+                pair = (node.args[0].value, node.args[1].value)
+                found.append((pair, str(path.relative_to(ROOT))))
+    return found
 
 
 def test_every_shell_block_of_the_tutorial_is_run_or_checked() -> None:
@@ -29,13 +48,35 @@ def test_every_shell_block_of_the_tutorial_is_run_or_checked() -> None:
     assert marked == shell_block_count(TUTORIAL)
 
 
-def test_runnable_and_checked_steps_cover_the_workflow_in_order() -> None:
+def test_every_runnable_block_is_run_by_exactly_one_test() -> None:
+    claims = _claims()
+    claimed = [pair for pair, _ in claims]
+    assert sorted(claimed) == sorted(set(claimed)), f"claimed twice: {claims}"
+    assert set(claimed) == set(runnable(TUTORIAL)), claims
+
+
+def test_each_check_block_says_why_it_cannot_run_here() -> None:
+    for title, block in CHECKED:
+        assert len(block.why) > 20, f"{title}: a check block without its reason\n{block.code}"
+
+
+def test_the_substitution_table_names_only_texts_the_page_has() -> None:
+    blocks = {env: "" for env in SUBSTITUTIONS}
+    for section in sections(TUTORIAL):
+        for block in section.blocks:
+            if block.kind != "check":
+                texts = [block.code, *block.expect, block.ready or ""]
+                blocks[block.environment] += "\n".join(texts)
+    for environment, table in SUBSTITUTIONS.items():
+        for text in table:
+            assert text in blocks[environment], f"{environment}: {text!r} is in no block"
+
+
+def test_the_workflow_is_covered_in_order() -> None:
     titles = [section.title for section in sections(TUTORIAL)]
     assert [title.split(".")[0] for title in titles] == ["1", "2", "3", "4", "6", "7", "8", "9"]
-    assert [s.title for s in runnable_sections(TUTORIAL)][:2] == [
-        "1. Run it locally",
-        "2. All four layers on one machine",
-    ]
+    # every step this machine can run has a runnable block (only real AWS and Heroku cannot)
+    assert {number for number, _ in runnable(TUTORIAL)} == {"1", "2", "3", "4", "6", "7", "8"}
 
 
 def _make_dry_run(env: dict[str, str], args: list[str]) -> subprocess.CompletedProcess[str]:
@@ -50,12 +91,16 @@ def _make_dry_run(env: dict[str, str], args: list[str]) -> subprocess.CompletedP
     )
 
 
+BLOCKS = [(s.title, b) for s in sections(TUTORIAL) for b in s.blocks]
+
+
 @pytest.mark.parametrize(
     ("title", "code"),
-    [(title, block.code) for title, block in CHECKED],
-    ids=[f"{title.split('.')[0]}-{n}" for n, (title, _) in enumerate(CHECKED)],
+    [(title, block.code) for title, block in BLOCKS],
+    ids=[f"{title.split('.')[0]}-{n}" for n, (title, _) in enumerate(BLOCKS)],
 )
-def test_checked_block_parses_and_its_make_targets_resolve(title: str, code: str) -> None:
+def test_every_block_parses_and_its_make_targets_resolve(title: str, code: str) -> None:
+    """Checked here for every block, so a typo shows in the unit tier before an infra test."""
     syntax = subprocess.run(["bash", "-n", "-c", code], capture_output=True, text=True)
     assert syntax.returncode == 0, f"{title}:\n{code}\n{syntax.stderr}"
     for env, args in make_invocations(code):

@@ -2,15 +2,18 @@
 then `python -m deploy` onto the same hosts as it runs after `terraform apply` on AWS: through a
 bastion, with the EC2 topology and then with RDS and ElastiCache played by a stand-in host.
 
-Secrets come from an ansible-vault file, as in production; the rolling deploy runs under a
-polling client that must see no failed request. The deploy steps reuse the provisioned hosts
-(their claim is the hand-off through the bastion, not a fresh install: the first test here
+The first provisioning and the rolling deploy are the tutorial's step 4 commands as written
+(`make ansible-provision` / `make ansible-deploy`), with these hosts' inventory in place of the
+layered VMs'. Secrets come from an ansible-vault file, as in production; the rolling deploy runs
+under a polling client that must see no failed request. The deploy steps reuse the provisioned
+hosts (their claim is the hand-off through the bastion, not a fresh install: the first test here
 proves that).
 """
 
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import shutil
 import subprocess
@@ -21,8 +24,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support import aws
-from tests.support.ansible import PlaybookRun, Runner, extra_ca_certificates, write_vault
+from tests.support import aws, tutorial
+from tests.support.ansible import (
+    PlaybookRun,
+    Runner,
+    ansible_env,
+    extra_ca_certificates,
+    write_vault,
+)
 from tests.support.deploy_flow import DeployFlow, stand_in_outputs
 from tests.support.fake_terraform import FakeTerraform
 from tests.support.hosts import Hosts, boot_hosts
@@ -36,6 +45,9 @@ DEPLOY_ONLY = ["bastion", "managed"]
 GROUPS = {"lb": ["lb"], "app": ["app1", "app2"], "db": ["db"], "cache": ["cache"]}
 # what a release is made of (app role defaults) plus the nginx policy the lb copies
 SOURCE_PATHS = ("app", "alembic.ini", "gunicorn.conf.py", "requirements.txt", "nginx")
+
+# The tutorial's `make ansible-provision ...` and `make ansible-deploy ...` lines, in that order.
+((PROVISION, DEPLOY),) = [tutorial.lines(b.code) for b in tutorial.claim("4", "stand-in-hosts")]
 
 # setup of the module fixture counts into the first test (slow on 2 shared cores)
 pytestmark = pytest.mark.timeout(3600)
@@ -53,6 +65,8 @@ class Layered:
     ca_file: str
     workdir: Path
     password_file: Path
+    # the deploy CLI's flow, made by the first deploy test
+    deploy: DeployFlow | None = None
 
     @property
     def base_url(self) -> str:
@@ -60,6 +74,21 @@ class Layered:
 
     def source_vars(self) -> tuple[str, ...]:
         return ("-e", f"app_source_dir={self.source}", "-e", f"flaskmt_source_dir={self.source}")
+
+    def make(self, line: str, label: str) -> PlaybookRun:
+        """One of the tutorial's make lines against these hosts: the vault's password and the
+        test's variables come from the environment, as a reader would set them."""
+        env = ansible_env(
+            self.runner.bin_dir,
+            ANSIBLE_LOCAL_TEMP=str(self.runner.workdir / "tmp"),
+            ANSIBLE_VAULT_PASSWORD_FILE=str(self.password_file),
+            ANSIBLE_ARGS=" ".join(self.source_vars()),
+        )
+        code = tutorial.adapt(line, "stand-in-hosts", inventory=self.runner.inventory)
+        log = self.runner.workdir / (re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-") + ".log")
+        result = tutorial.run(code, cwd=REPO, env=env, log=log, timeout=2400)
+        record_phase(label, result.seconds)
+        return PlaybookRun(result.returncode, result.output, result.seconds, log)
 
 
 def copy_source(destination: Path) -> Path:
@@ -96,9 +125,7 @@ def layered(engine_ready: None, ansible_bin: Path, workdir: Path) -> Iterator[La
         ca_file = str(workdir / "ca" / "ca.pem")
         # `first` is set right below: the fixture's own state, filled as the run goes
         state = Layered(hosts, runner, None, vault, REPO, ca_file, workdir, password_file)  # type: ignore[arg-type]
-        state.first = runner.run(
-            "site.yml", *state.source_vars(), label="layered: site.yml on 5 fresh hosts"
-        )
+        state.first = state.make(PROVISION, "layered: make ansible-provision on 5 fresh hosts")
         assert state.first.returncode == 0, state.first.tail()
         yield state
 
@@ -243,16 +270,9 @@ def test_a_rolling_deploy_loses_no_request(layered: Layered, workdir: Path) -> N
     code, target = create_link(layered.base_url, verify=layered.ca_file)
     before = _main_pids(layered.hosts)
 
-    with Poller(layered.hosts.address("lb"), 443, code, target, ca_file=layered.ca_file) as poller:
-        deploy = layered.runner.run(
-            "deploy.yml",
-            "-e",
-            f"app_source_dir={source}",
-            "-e",
-            f"flaskmt_source_dir={source}",
-            label="layered: rolling deploy.yml",
-        )
     layered.source = source
+    with Poller(layered.hosts.address("lb"), 443, code, target, ca_file=layered.ca_file) as poller:
+        deploy = layered.make(DEPLOY, "layered: make ansible-deploy (rolling)")
 
     assert deploy.returncode == 0, deploy.tail()
     record_phase(f"rolling deploy: {poller.requests} polled requests, served by "
@@ -275,21 +295,17 @@ def test_a_rolling_deploy_loses_no_request(layered: Layered, workdir: Path) -> N
 def _deploy_flow(
     layered: Layered, run_deploy: Callable, fake_terraform: FakeTerraform
 ) -> DeployFlow:
-    """The deploy CLI with this module's workdir: its vault (beside the generated inventory), its
-    project CA and release cache, so the deploy finds what the hosts already have."""
-    shutil.copytree(
-        layered.workdir / "inventory" / "group_vars",
-        layered.workdir / "aws" / "group_vars",
-        dirs_exist_ok=True,
-    )
-    return DeployFlow(
-        run_deploy,
-        fake_terraform,
-        layered.workdir,
-        layered.runner.bin_dir,
-        layered.password_file,
-        layered.vault,
-    )
+    """The deploy CLI with this module's workdir (its project CA and release cache) and a vault
+    made as the tutorial makes it, holding the secrets these hosts already have; made once."""
+    if layered.deploy is None:
+        layered.deploy = DeployFlow(
+            run_deploy,
+            fake_terraform,
+            layered.workdir,
+            layered.runner.bin_dir,
+            known_secrets=layered.vault,
+        )
+    return layered.deploy
 
 
 def test_deploy_provisions_through_the_bastion_and_smoke_tests(

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import tutorial
 from tests.support.ansible import ANSIBLE_DIR, ansible_env
 from tests.support.need import need
+from tests.support.paths import REPO
 
 PLAYBOOKS = ("site.yml", "deploy.yml")
 INVENTORIES = ("inventories/vagrant-single", "inventories/vagrant-layered")
@@ -38,11 +40,12 @@ def run_site_yml(ansible_bin: Path, tmp_path: Path, inventory_text: str) -> tupl
     return result.returncode, result.stdout + result.stderr
 
 
-def test_ansible_lint_passes_the_production_profile(ansible_bin: Path) -> None:
-    result = run(ansible_bin, "ansible-lint", "--nocolor")
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert "Profile 'production' was required, and it passed" in output
+def test_the_tutorial_lints_and_syntax_checks(ansible_bin: Path, tmp_path: Path) -> None:
+    """The tutorial's `make ansible-lint ansible-syntax`, as written (lint: production profile)."""
+    (block,) = tutorial.claim("4", "local")
+    env = {**ansible_env(ansible_bin), "ANSIBLE_LOCAL_TEMP": str(tmp_path)}
+    result = tutorial.run(block.code, cwd=REPO, env=env, log=tmp_path / "make.log")
+    tutorial.assert_as_promised(block, block.code, result)
 
 
 @pytest.mark.parametrize("inventory", INVENTORIES)

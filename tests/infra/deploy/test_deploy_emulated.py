@@ -1,7 +1,9 @@
 """`python -m deploy` end to end against moto on loopback, and the AWS it builds, inspected.
 
-One cycle: `deploy plan`, `deploy up --no-provision` (terraform apply of the root module through
-python-terraform, then the inventory), checks of what exists in the emulator against the outputs
+One cycle: the tutorial's step 6 as written (`cp terraform/terraform.tfvars.example ...`,
+`make deploy-plan`, in a copy of the checkout whose terraform/ talks to the emulator), `deploy
+up --no-provision` (terraform apply of the root module through python-terraform, then the
+inventory), checks of what exists in the emulator against the outputs
 and the inventory, `deploy down` (destroy, without python-terraform's -force), and a sweep that
 finds nothing left. moto applies the VPC, subnets, NAT, security groups, EC2, Elastic IPs, KMS,
 IAM, flow logs and RDS; managed Redis (ElastiCache) is plan-only (see the Terraform tests).
@@ -18,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support import aws
+from tests.support import aws, tutorial
 
 
 @pytest.fixture(scope="module")
@@ -157,26 +159,40 @@ def check_moves_keep_old_state(workdir: Path, var_file: Path) -> None:
 
 
 def test_plan_up_inspect_down(run_deploy, tmp_path: Path, aws_endpoint: str) -> None:
-    workdir = aws.copy_module(aws.TERRAFORM_SRC, tmp_path / "terraform")
+    copy = tutorial.reader_checkout(tmp_path / "repo", venv=False)
+    workdir = copy / "terraform"
     aws.write_override(workdir, aws_endpoint)
+    ami = aws.first_ami(aws_endpoint)
+    env = {"TF_PLUGIN_DIR": str(aws.plugin_dir())}
+
+    # The tutorial's plan, with the example var file as the reader copies it (its example CIDR
+    # and key are valid; the editor changes nothing else); the example leaves ami_id to a Debian
+    # image lookup that the emulator cannot answer: the reader's shell gives one.
+    (step,) = tutorial.claim("6", "aws-emulator")
+    reader = {"TF_VAR_ami_id": ami, "EDITOR": str(tutorial.reader_editor(tmp_path))}
+    plan = tutorial.run(
+        step.code, cwd=copy, env=aws.terraform_env({**env, **reader}),
+        log=tmp_path / "plan-step.log", timeout=900,
+    )  # fmt: skip
+    tutorial.assert_as_promised(step, step.code, plan)
+    assert 'module.instances["app"].aws_instance.this[1] will be created' in plan.output
+    assert "module.database[0].aws_db_instance.this will be created" in plan.output
+    assert not (workdir / "terraform.tfstate").exists()  # a plan creates nothing
+    # the cycle below uses the emulator's variables alone (terraform would also read this file)
+    (workdir / "terraform.tfvars").unlink()
+
     public_key = aws.ssh_public_key(tmp_path)
     key = tmp_path / "id_ed25519"
     variables = aws.emulator_vars(
         public_key,
-        aws.first_ami(aws_endpoint),
+        ami,
         name="flaskmt-e2e",
         database_mode="managed",  # RDS: moto applies it
         cache_mode="ec2",  # ElastiCache: plan-only in moto
         app_instance_count=3,
     )
     var_file = aws.write_var_file(tmp_path / "emulated.tfvars.json", variables)
-    env = {"TF_PLUGIN_DIR": str(aws.plugin_dir())}
     common = ("--terraform-dir", str(workdir), "--var-file", str(var_file), "--ssh-key", str(key))
-
-    plan = run_deploy(*common, "plan", env=env)
-    assert plan.returncode == 0, plan.stderr
-    assert 'module.instances["app"].aws_instance.this[2] will be created' in plan.stdout
-    assert "module.database[0].aws_db_instance.this will be created" in plan.stdout
 
     started = time.monotonic()
     up = run_deploy(*common, "up", "--no-provision", env=env)

@@ -10,8 +10,10 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.support.compose import REQUIRED_SECRETS, Stack, short_ids
+from tests.support import tutorial
+from tests.support.compose import IMAGE_TAG, REQUIRED_SECRETS, Stack, short_ids
 from tests.support.paths import REPO
+from tests.support.ports import free_port
 from tests.support.procs import run
 from tests.support.timing import record_phase
 
@@ -56,6 +58,32 @@ def test_compose_refuses_to_start_without_secrets(built_stack: Stack, tmp_path) 
     # compose names the first missing one it meets (its order is not fixed)
     assert "required variable" in result.stderr and "in .env" in result.stderr
     assert any(name in result.stderr for name in REQUIRED_SECRETS)
+
+
+def test_the_tutorial_step_runs_as_written(built_stack: Stack, tmp_path) -> None:
+    """Step 8 of the tutorial, as a reader types it in a fresh clone: .env from the example, up,
+    the CA copied out, a request through nginx, a scale-up, down. On this tier's built images,
+    as a project of its own on free ports; run before the other tests start their stack."""
+    (step,) = tutorial.claim("8", "compose")
+    copy = tutorial.reader_checkout(tmp_path / "repo", venv=False)
+    https_port = free_port()
+    env = {
+        **built_stack.env,
+        "COMPOSE_PROJECT_NAME": f"{built_stack.project}-tutorial",
+        "IMAGE_TAG": IMAGE_TAG,  # the images this tier built: nothing is built again
+        "HTTP_PORT": str(free_port()),
+        "HTTPS_PORT": str(https_port),
+        "EDITOR": str(tutorial.reader_editor(tmp_path)),
+    }
+    code = tutorial.adapt(step.code, "compose", https_port=https_port)
+    started = time.monotonic()
+    try:
+        result = tutorial.run(code, cwd=copy, env=env, log=tmp_path / "step.log", timeout=900)
+        tutorial.assert_as_promised(step, code, result, https_port=https_port)
+    finally:
+        # the step's own `down` keeps the volumes, as it says
+        run(["docker", "compose", "down", "-v", "-t", "5"], cwd=copy, env=env, check=False)
+    record_phase("docker: the tutorial's step 8", time.monotonic() - started)
 
 
 def test_link_through_nginx_reaches_both_replicas(running_stack: Stack) -> None:

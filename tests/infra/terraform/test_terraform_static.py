@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import aws
+from tests.support import aws, tutorial
 from tests.support.aws import TERRAFORM_SRC
 from tests.support.paths import REPO
 from tests.support.venvs import tool_venv
@@ -25,20 +25,18 @@ def test_every_expected_module_exists() -> None:
         assert not missing, f"{module} lacks {missing}"
 
 
-def test_fmt_check() -> None:
-    result = aws.terraform(TERRAFORM_SRC, "fmt", "-check", "-recursive", "-diff", check=False)
-    assert result.returncode == 0, f"terraform fmt would change:\n{result.stdout}{result.stderr}"
-
-
-@pytest.mark.parametrize("module", ["root", *MODULES])
-def test_validate(module: str, tmp_path: Path, plugin_dir: Path) -> None:
-    src = TERRAFORM_SRC if module == "root" else TERRAFORM_SRC / "modules" / module
-    workdir = aws.copy_module(src, tmp_path / module)
-    aws.terraform(workdir, "init", "-backend=false", "-input=false", f"-plugin-dir={plugin_dir}")
-    result = aws.terraform(workdir, "validate", "-json", check=False)
-    report = json.loads(result.stdout)
-    assert report["valid"], json.dumps(report["diagnostics"], indent=2)
-    assert report["warning_count"] == 0, json.dumps(report["diagnostics"], indent=2)
+def test_the_tutorial_checks_pass(tmp_path: Path, plugin_dir: Path) -> None:
+    """The tutorial's `make tf-check` as written: fmt, validate of every module, checkov. Run in a
+    copy of the checkout (validation writes its scratch data under .run/)."""
+    (block,) = tutorial.claim("6", "local")
+    copy = tutorial.reader_checkout(tmp_path / "repo", venv=False)
+    env = aws.terraform_env({"TF_PLUGIN_DIR": str(plugin_dir)})
+    result = tutorial.run(block.code, cwd=copy, env=env, log=tmp_path / "step.log", timeout=900)
+    tutorial.assert_as_promised(block, block.code, result)
+    validated = {line.split()[1] for line in result.output.splitlines() if line.startswith("validate ")}
+    assert validated == {"terraform", *(f"terraform/modules/{m}" for m in MODULES)}
+    assert result.output.count("Success! The configuration is valid.") == len(validated)
+    assert "Warning:" not in result.output, result.output
 
 
 

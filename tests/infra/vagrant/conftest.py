@@ -21,7 +21,7 @@ def vagrant_ready() -> None:
 
 
 @pytest.fixture(scope="session")
-def provisioner_path() -> str:
-    """PATH with the project's pinned ansible-playbook first (Vagrant's provisioner calls it)."""
-    bin_dir: Path = ensure_ansible_venv()
-    return f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+def ansible_venv() -> Path:
+    """The project's pinned Ansible venv (the provisioner's), built under the tests' lock before
+    `make vagrant-up` looks for it."""
+    return ensure_ansible_venv()
