@@ -30,7 +30,7 @@ CHECKED = checked_blocks(TUTORIAL)
 def _claims() -> list[tuple[tuple[str, str], str]]:
     """((section, environment), test file) of every claim("...", "...") call under tests/."""
     found = []
-    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+    for path in sorted((ROOT / "tests").rglob("*.py")):  # tests and their helpers
         for node in ast.walk(ast.parse(path.read_text())):
             if (
                 isinstance(node, ast.Call)
