@@ -314,6 +314,23 @@ def _walk(run: Run, duration: int, threads: int, share: int = 1) -> tuple[str, .
     return (str(size), str(threads), str(start))
 
 
+def _check_walk(result: wrk.Result, walk: tuple[str, ...]) -> wrk.Result:
+    """A walk that ran out of codes repeats its last one, which is then cached: refuse the
+    figure rather than print a cache hit rate as the uncached one."""
+    if result.requests > int(walk[0]):
+        raise StackError(
+            f"the uncached walk made {result.requests:,} requests over {walk[0]} codes: "
+            "too few preloaded codes for this rate (a shorter --duration, or more --links)"
+        )
+    return result
+
+
+def _growth_uncached_seconds(args: argparse.Namespace) -> int:
+    """The uncached read's duration at both growth sizes: as long as the small table's codes
+    last at CODES_PER_SECOND (each round walks its own share of them), at most --duration."""
+    return max(1, min(args.duration, SMALL // args.rounds // CODES_PER_SECOND))
+
+
 def _main_rounds(run: Run, args: argparse.Namespace) -> dict[str, wrk.Result]:
     rounds: dict[str, list[wrk.Result]] = {key: [] for key in args.wanted}
     for round_number in range(args.rounds):
@@ -332,6 +349,8 @@ def _main_rounds(run: Run, args: argparse.Namespace) -> dict[str, wrk.Result]:
                     script=load.script,
                 )
             result = _load(run, key, args, script_args=script_args)
+            if script_args:
+                _check_walk(result, script_args)
             rounds[key].append(result)
             print(f"round {round_number + 1} " + _row(load.label, result), flush=True)
             time.sleep(1)  # let clicks flush and sockets settle between runs
@@ -365,21 +384,23 @@ def _growth_point(run: Run, args: argparse.Namespace) -> dict[str, wrk.Result]:
             path, headers = loads[key]
             script: str | None = None
             script_args: tuple[str, ...] = ()
+            duration = args.duration
             if key == "uncached":
                 script = "uncached.lua"
-                script_args = _walk(
-                    run, args.duration, args.threads, share=args.rounds - round_number
-                )
+                duration = _growth_uncached_seconds(args)
+                script_args = _walk(run, duration, args.threads, share=args.rounds - round_number)
             result = wrk.run(
                 run.binary,
                 run.urls["app"] + path,
-                duration=args.duration,
+                duration=duration,
                 connections=args.growth_connections,
                 threads=args.threads,
                 script=script,
                 script_args=script_args,
                 headers=headers,
             )
+            if script_args:
+                _check_walk(result, script_args)
             measured[key].append(result)
             print(f"growth at {run.preloaded:,} " + _row(GROWTH_LABELS[key], result), flush=True)
     return {key: _median(results) for key, results in measured.items()}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bench import wrk
-from bench.__main__ import _parse_args
+from bench.__main__ import _check_walk, _growth_uncached_seconds, _parse_args
+from stack.config import StackError
 
 WRK_OUTPUT = """Running 5s test @ http://127.0.0.1:8080/hot
   1 threads and 32 connections
@@ -56,3 +57,17 @@ def test_bad_options_are_refused(argv: list[str], capsys: pytest.CaptureFixture[
 def test_links_zero_skips_the_growth_table() -> None:
     assert _parse_args(["--links", "0"]).links == 0
     assert _parse_args([]).links == 2_000_000
+
+
+def test_an_uncached_walk_that_ran_out_of_codes_is_refused() -> None:
+    walk = ("3000", "1", "0")  # 3,000 codes: a 3,001st request repeated a cached one
+    within = wrk.Result(3000.0, 1.0, 2.0, requests=3000, errors=0)
+    assert _check_walk(within, walk) is within
+    with pytest.raises(StackError, match="3,001 requests over 3000 codes"):
+        _check_walk(wrk.Result(3001.0, 1.0, 2.0, requests=3001, errors=0), walk)
+
+
+def test_the_growth_tables_uncached_load_fits_the_small_tables_codes() -> None:
+    # 10,000 links over 3 rounds: about 3,333 codes a round, under a second at 6,000 codes/s
+    assert _growth_uncached_seconds(_parse_args([])) == 1
+    assert _growth_uncached_seconds(_parse_args(["--rounds", "1", "--duration", "1"])) == 1
