@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shlex
+import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,16 +28,18 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """Run a command with its output captured; with `check`, a failure raises with that output,
     which is what a person needs to debug a red test."""
-    result = subprocess.run(
+    process = subprocess.Popen(
         list(argv),
         env=dict(env) if env is not None else None,
         cwd=cwd,
-        input=input,
-        capture_output=True,
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
-        check=False,
+        start_new_session=True,
     )
+    stdout, stderr = communicate_or_kill_session(process, timeout, input)
+    result = subprocess.CompletedProcess(list(argv), process.returncode, stdout, stderr)
     if check and result.returncode != 0:
         raise CommandFailed(
             f"{shlex.join(argv)} exited {result.returncode}\n"
@@ -52,3 +57,19 @@ def stop(process: subprocess.Popen, timeout: float = 10) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def communicate_or_kill_session(
+    process: subprocess.Popen, timeout: float, input: str | None = None
+) -> tuple[str, str]:
+    """communicate() with a process started with start_new_session=True. When it outlives
+    `timeout` (or the test run is interrupted), its whole session is killed, not just the
+    process: a command's own children (the provisioner under `vagrant up`, ansible-playbook
+    under make) would otherwise run on as orphans after the test has ended."""
+    try:
+        return process.communicate(input, timeout=timeout)
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise

@@ -41,6 +41,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support import procs
 from tests.support.paths import REPO
 
 TUTORIAL = REPO / "docs" / "tutorial.md"
@@ -201,19 +202,20 @@ def run(
     provisioning can be followed while it runs)."""
     start = time.monotonic()
     with log.open("w") as sink:
-        result = subprocess.run(
+        process = subprocess.Popen(
             ["bash", "-euo", "pipefail", "-c", code],
             cwd=cwd,
             env=env,
+            stdin=subprocess.DEVNULL,
             stdout=sink,
             stderr=subprocess.STDOUT,
             text=True,
-            timeout=timeout,
-            check=False,
+            start_new_session=True,
         )
+        procs.communicate_or_kill_session(process, timeout)
     # compared as a reader reads it: without colour codes (terraform colours even into a pipe)
     output = _COLOUR.sub("", log.read_text())
-    return Result(result.returncode, output, time.monotonic() - start)
+    return Result(process.returncode, output, time.monotonic() - start)
 
 
 def assert_as_promised(block: Block, code: str, result: Result, **values: object) -> None:
