@@ -5,13 +5,15 @@ Start: `gunicorn -c gunicorn.conf.py` from the repository root (wsgi_app below n
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import tempfile
 from typing import TYPE_CHECKING
 
-# app.config loads none of the app (see app/__init__.py): the master stays small, and the app
-# (with its metrics, which must see PROMETHEUS_MULTIPROC_DIR first) is only loaded in the workers.
+# app.config loads none of the app (see app/__init__.py): the app's modules are imported further
+# down, once PROMETHEUS_MULTIPROC_DIR is set (the metrics need it), and the app itself is built
+# in each worker.
 from app.config import ConfigError, ServerSettings, load_settings
 
 if TYPE_CHECKING:
@@ -23,7 +25,8 @@ try:
 except ConfigError as exc:
     raise SystemExit(str(exc)) from None
 
-# The WSGI callable; one app object per worker, built after fork (no preload: see below).
+# The WSGI callable; one app object per worker, built after fork (its connections and threads
+# are the worker's own).
 # WSGI_APP names another one: bench/ serves its reference apps with these very settings.
 wsgi_app = _settings.WSGI_APP
 
@@ -80,6 +83,16 @@ if _OWN_METRICS_DIR:
 else:
     shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+
+# The app's modules (not the app: no connection, no thread) are imported here in the master, so
+# a worker forked from it starts in ~40 ms instead of ~0.4 s. max_requests (above) replaces a
+# worker every few thousand requests under load, and requests queued behind that worker's
+# imports: it was the cached redirect's p99 at 8 connections, 83-470 ms against 6-7 ms with the
+# imports done here (docs/benchmarks.md). As with preload_app, a HUP restarts workers on the
+# code already imported: a release restarts the service, as every topology here does.
+for _module in ("app.factory", "app.api", "app.ops", "app.web"):
+    importlib.import_module(_module)
 
 
 def on_exit(server: Arbiter) -> None:
