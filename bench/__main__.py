@@ -149,7 +149,10 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
             "`make stack`). Results and how to read them: docs/benchmarks.md."
         ),
     )
-    parser.add_argument("--instances", type=int, default=2, help="instances per stack (default 2)")
+    # One instance per stack by default, as a deployed host runs one over all its cores: two on
+    # the same two cores measure the CPU scheduler's queueing (bare Flask's p99 at 8
+    # connections: 6-7 ms with one instance, 33-60 ms with two).
+    parser.add_argument("--instances", type=int, default=1, help="instances per stack (default 1)")
     parser.add_argument(
         "--workers", type=int, help="gunicorn workers per instance (default: gunicorn.conf.py's)"
     )
