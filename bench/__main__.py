@@ -331,7 +331,9 @@ def _check_walk(result: wrk.Result, walk: tuple[str, ...]) -> wrk.Result:
 def _growth_uncached_seconds(args: argparse.Namespace) -> int:
     """The uncached read's duration at both growth sizes: as long as the small table's codes
     last at CODES_PER_SECOND (each round walks its own share of them), at most --duration."""
-    return max(1, min(args.duration, SMALL // args.rounds // CODES_PER_SECOND))
+    duration: int = args.duration
+    rounds: int = args.rounds
+    return max(1, min(duration, SMALL // rounds // CODES_PER_SECOND))
 
 
 def _main_rounds(run: Run, args: argparse.Namespace) -> dict[str, wrk.Result]:
