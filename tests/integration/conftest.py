@@ -16,7 +16,7 @@ from app.migrate import upgrade
 from tests.support.auth import ADMIN_TOKEN
 from tests.support.need import need
 from tests.support.services import (
-    INTEGRATION_REDIS_URL,
+    integration_redis_url,
     postgres_reachable,
     redis_reachable,
     scratch_database,
@@ -35,7 +35,7 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    url = INTEGRATION_REDIS_URL
+    url = integration_redis_url()
     need(redis_reachable(url), f"Redis is not reachable at {url}")
     return url
 

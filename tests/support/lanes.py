@@ -21,7 +21,13 @@ GROUP_MINUTES = {
     # a fresh install of five hosts, then the deploy CLI onto them for both AWS topologies
     "infra/ansible/test_ansible_layered": 10.0,
     "stack": 6.0,
-    "integration": 4.0,
+    # the integration tier's longest modules run in lanes of their own (every worker has its own
+    # database and Redis database): `make test-fast` then lasts about as long as half the tier
+    "integration": 2.1,
+    "integration/test_cache_faults": 0.6,
+    "integration/test_wheel": 0.5,
+    "integration/test_servers": 0.5,
+    "integration/test_browser": 0.3,
     "infra/ansible/test_ansible_all_in_one": 3.0,
     "infra/ansible/test_ansible_acme": 3.0,
     # + the tutorial's step 8: a stack of its own, up, scaled, down (2.4 min under a load of 20)
@@ -38,12 +44,14 @@ SMALL_GROUP_MINUTES = 0.5
 
 
 def group_of(nodeid: str) -> str:
-    """unit, integration and stack are a group each (each shares one database and Redis db);
-    an infra module is a group of its own (its tests share booted hosts or a built stack)."""
+    """unit, integration and stack are a group each, but for the modules GROUP_MINUTES names,
+    which are groups of their own; an infra module is a group of its own (its tests share booted
+    hosts or a built stack)."""
     nodeid = nodeid.split("@")[0]  # a group suffix some xdist versions append
     parts = nodeid.split("::")[0].removesuffix(".py").split("/")
     if parts[1] != "infra":
-        return parts[1]
+        module = "/".join(parts[1:])
+        return module if module in GROUP_MINUTES else parts[1]
     if parts[2] == "docker":
         return "infra/docker"  # one built image set and compose project for the whole tier
     return "/".join(parts[1:])

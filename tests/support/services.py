@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
@@ -17,6 +18,23 @@ ADMIN_DATABASE_URL = os.environ.get(
 # One Redis database per tier, each overridable so that several test runs can share one server.
 INTEGRATION_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 STACK_REDIS_URL = os.environ.get("TEST_STACK_REDIS_URL", "redis://127.0.0.1:6379/14")
+# Databases no integration worker takes: the stack tier's and the benchmark's.
+_TAKEN_REDIS_DBS = {14, 13}
+
+
+def integration_redis_url(worker: str | None = None) -> str:
+    """This test process's integration database: TEST_REDIS_URL's for the first (or only) xdist
+    worker, the next free number below it for each other one. The integration tier runs in
+    several lanes at once and every test flushes its database, so no two workers may share one.
+    """
+    worker = worker or os.environ.get("PYTEST_XDIST_WORKER") or "gw0"
+    index = int(worker.removeprefix("gw"))
+    url = urlsplit(INTEGRATION_REDIS_URL)
+    first = int(url.path.strip("/") or 0)
+    free = [first] + [n for n in range(first - 1, -1, -1) if n not in _TAKEN_REDIS_DBS]
+    if index >= len(free):
+        raise ValueError(f"no free Redis database below {first} for xdist worker {worker}")
+    return urlunsplit(url._replace(path=f"/{free[index]}"))
 
 
 def postgres_reachable(url: str = ADMIN_DATABASE_URL) -> bool:

@@ -1,5 +1,5 @@
-"""The test harness's own subprocess helper: a command that outlives its timeout takes its
-children with it."""
+"""The test harness's own helpers: a command that outlives its timeout takes its children with
+it; parallel lanes never share a Redis database."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.support import procs
+from tests.support.lanes import group_of
+from tests.support.services import integration_redis_url
 
 
 def _alive(pid: int) -> bool:
@@ -36,3 +38,18 @@ def test_a_command_in_time_gives_its_output_and_status() -> None:
     result = procs.run(["bash", "-c", "read line; echo out $line; echo err >&2; exit 3"],
                        input="in\n", check=False)  # fmt: skip
     assert (result.returncode, result.stdout, result.stderr) == (3, "out in\n", "err\n")
+
+
+def test_each_integration_worker_has_a_redis_database_of_its_own() -> None:
+    urls = [integration_redis_url(f"gw{index}") for index in range(4)]
+    assert len(set(urls)) == 4
+    assert urls[0].endswith("/15")  # TEST_REDIS_URL's own, for a run without workers
+    # the stack tier's database (14) is never handed to an integration worker
+    assert not any(url.endswith(("/14", "/13")) for url in urls)
+
+
+def test_the_integration_tier_is_one_group_but_for_its_longest_modules() -> None:
+    assert group_of("tests/integration/test_api.py::test_x") == "integration"
+    assert group_of("tests/integration/test_wheel.py::test_x") == "integration/test_wheel"
+    assert group_of("tests/unit/test_bench.py::test_x") == "unit"
+    assert group_of("tests/infra/docker/test_docker_images.py::t") == "infra/docker"
