@@ -146,7 +146,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         epilog=(
             "needs: wrk and nginx on PATH (Debian packages), a local PostgreSQL superuser on "
             "DATABASE_URL's server and Redis on REDIS_URL (defaults: the local services, as for "
-            "`make stack`). Results and how to read them: docs/benchmarks.md."
+            "`make stack-up`). Results and how to read them: docs/benchmarks.md."
         ),
     )
     parser.add_argument("--instances", type=int, default=2, help="instances per stack (default 2)")
