@@ -21,7 +21,7 @@ export FLASK_MT_CACHE := $(CACHE_DIR)
 tool_venv = $(CACHE_DIR)/venvs/$(1)-$(shell sha256sum $(2) | cut -c1-10)
 
 ##@ The app, on this machine (make run needs nothing else installed)
-.PHONY: help venv run test test-app test-fast test-unit test-integration test-stack test-infra lint format clean clean-cache
+.PHONY: help venv run test test-app test-fast test-unit test-integration test-system test-infra lint format clean clean-cache
 
 # `make help` prints every target with a `## text`, under the `##@ Layer` heading above it.
 help: ## List the targets, by layer
@@ -52,8 +52,8 @@ test: venv ## Every test tier this machine can run (CI=true: a missing service o
 
 # `make test` = test-app + test-infra: the split lets a CI run the first on any hosted runner
 # and the second where containers and a VM can run.
-test-app: venv ## Unit, integration and stack tiers, with the coverage gate (no containers or VMs)
-	$(PYTEST) $(LANES) -m "unit or integration or stack"
+test-app: venv ## Unit, integration and system tiers, with the coverage gate (no containers or VMs)
+	$(PYTEST) $(LANES) -m "unit or integration or system"
 
 test-fast: venv ## Unit and integration tiers only (the quick loop)
 	$(PYTEST) -n 2 --dist loadgroup -m "unit or integration" --no-cov
@@ -64,8 +64,8 @@ test-unit: venv ## Tests that need no service
 test-integration: venv ## Tests against real PostgreSQL and Redis
 	$(PYTEST) -m integration --no-cov
 
-test-stack: venv ## Real nginx in front of several real gunicorn processes
-	$(PYTEST) -m stack --no-cov
+test-system: venv ## System tests: real nginx in front of several real gunicorn processes
+	$(PYTEST) -m system --no-cov
 
 test-infra: venv ## Ansible, Terraform, containers and Vagrant, run for real
 	$(PYTEST) $(LANES) -m infra --no-cov

@@ -20,7 +20,7 @@ GROUP_MINUTES = {
     "infra/deploy/test_deploy_stand_in_hosts": 1.0,
     # a fresh install of five hosts, then the deploy CLI onto them for both AWS topologies
     "infra/ansible/test_ansible_layered": 10.0,
-    "stack": 6.0,
+    "system": 6.0,
     "integration": 4.0,
     "infra/ansible/test_ansible_all_in_one": 3.0,
     "infra/ansible/test_ansible_acme": 3.0,

@@ -16,7 +16,7 @@ ADMIN_DATABASE_URL = os.environ.get(
 )
 # One Redis database per tier, each overridable so that several test runs can share one server.
 INTEGRATION_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-STACK_REDIS_URL = os.environ.get("TEST_STACK_REDIS_URL", "redis://127.0.0.1:6379/14")
+SYSTEM_REDIS_URL = os.environ.get("TEST_SYSTEM_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 def postgres_reachable(url: str = ADMIN_DATABASE_URL) -> bool:
