@@ -1,5 +1,8 @@
 # One task runner for developers and CI: `.ci/run` calls `make test`, exactly as a developer does.
 # Each layer's own targets live in mk/<layer>.mk so the layers stay independent.
+# Target names are <layer>-<verb> (stack-up, compose-build, db-backup); test-<tier> and the
+# project's own verbs (run, lint, release, ...) stand alone, as do targets named after what they
+# make (venv, ansible-venv, docker-engine, vagrant-box).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -18,7 +21,7 @@ export FLASK_MT_CACHE := $(CACHE_DIR)
 tool_venv = $(CACHE_DIR)/venvs/$(1)-$(shell sha256sum $(2) | cut -c1-10)
 
 ##@ The app, on this machine (make run needs nothing else installed)
-.PHONY: help venv run migrate test test-app test-fast test-unit test-integration test-stack test-infra lint format clean clean-cache
+.PHONY: help venv run test test-app test-fast test-unit test-integration test-system test-infra lint format clean clean-cache
 
 # `make help` prints every target with a `## text`, under the `##@ Layer` heading above it.
 help: ## List the targets, by layer
@@ -38,9 +41,6 @@ venv: $(STAMP) ## Create .venv with the pinned dependencies
 run: venv ## Serve the app on http://127.0.0.1:5000 (no services needed)
 	$(PY) run.py
 
-migrate: venv ## Apply the migrations to DATABASE_URL's database (required unless APP_ENV=development)
-	$(PY) -m app.migrate
-
 ##@ Tests (make test: every tier, ~35 min on 2 cores, installs Debian packages as root)
 # Independent test groups run side by side in lanes (tests/support/lanes.py): most infra tests
 # wait on hosts, VMs and downloads, so more lanes than cores pay off. TEST_WORKERS=0: one process.
@@ -52,8 +52,8 @@ test: venv ## Every test tier this machine can run (CI=true: a missing service o
 
 # `make test` = test-app + test-infra: the split lets a CI run the first on any hosted runner
 # and the second where containers and a VM can run.
-test-app: venv ## Unit, integration and stack tiers, with the coverage gate (no containers or VMs)
-	$(PYTEST) $(LANES) -m "unit or integration or stack"
+test-app: venv ## Unit, integration and system tiers, with the coverage gate (no containers or VMs)
+	$(PYTEST) $(LANES) -m "unit or integration or system"
 
 test-fast: venv ## Unit and integration tiers only (the quick loop)
 	$(PYTEST) -n 2 --dist loadgroup -m "unit or integration" --no-cov
@@ -64,8 +64,8 @@ test-unit: venv ## Tests that need no service
 test-integration: venv ## Tests against real PostgreSQL and Redis
 	$(PYTEST) -m integration --no-cov
 
-test-stack: venv ## Real nginx in front of several real gunicorn processes
-	$(PYTEST) -m stack --no-cov
+test-system: venv ## System tests: real nginx in front of several real gunicorn processes
+	$(PYTEST) -m system --no-cov
 
 test-infra: venv ## Ansible, Terraform, containers and Vagrant, run for real
 	$(PYTEST) $(LANES) -m infra --no-cov
@@ -92,6 +92,7 @@ clean-cache: ## Remove what is kept between runs (~/.cache/flask-multitier), the
 	  | awk '/_vagrant_box_image_/{print $$1}' | xargs -r -n1 virsh -c qemu:///system vol-delete --pool default
 
 # Each layer's targets, in the order of the workflow (docs/tutorial.md). ansible.mk comes before
-# vagrant.mk and terraform.mk: they use its ANSIBLE_BIN.
-include mk/stack.mk mk/ansible.mk mk/vagrant.mk mk/terraform.mk mk/docker.mk mk/backup.mk \
-	mk/release.mk
+# vagrant.mk and terraform.mk: they use its ANSIBLE_BIN. old-names.mk comes last, so that its
+# section ends `make help`.
+include mk/stack.mk mk/ansible.mk mk/vagrant.mk mk/terraform.mk mk/docker.mk mk/db.mk \
+	mk/release.mk mk/old-names.mk

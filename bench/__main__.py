@@ -146,7 +146,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         epilog=(
             "needs: wrk and nginx on PATH (Debian packages), a local PostgreSQL superuser on "
             "DATABASE_URL's server and Redis on REDIS_URL (defaults: the local services, as for "
-            "`make stack`). Results and how to read them: docs/benchmarks.md."
+            "`make stack-up`). Results and how to read them: docs/benchmarks.md."
         ),
     )
     # One instance per stack by default, as a deployed host runs one over all its cores: two on

@@ -280,7 +280,7 @@ def _parser() -> argparse.ArgumentParser:
         "release",
         "Auto Scaling group: publish this checkout and roll it out",
         'Auto Scaling group only (app_scaling = "asg"; a fixed tier releases with '
-        "ansible/deploy.yml). Build the release artifact of this checkout (the app role's "
+        "ansible/release.yml). Build the release artifact of this checkout (the app role's "
         "archive: tracked and untracked, not ignored files, named by a hash of their content), "
         "upload it to the release bucket as releases/<id>.tar.gz, point the SSM parameter "
         "<ssm_prefix>/release at it (new instances install it), start an instance refresh that "

@@ -62,7 +62,7 @@ class ScalingOutputs:
             raise MissingOutputsError(
                 "the deployed app tier is not an Auto Scaling group (the app_scaling output is "
                 "null): deploy with `python -m deploy up --scaling asg`, or release a fixed "
-                "tier with ansible/deploy.yml"
+                "tier with ansible/release.yml"
             )
         keys = ("asg_name", "release_bucket", "ssm_prefix", "target_group_arn",
                 "min_healthy_percentage", "instance_warmup_seconds")  # fmt: skip

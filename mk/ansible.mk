@@ -11,7 +11,7 @@ ANSIBLE_ARGS  ?=
 ANSIBLE_RUN   := cd ansible && ANSIBLE_CONFIG=ansible.cfg PATH=$(abspath $(ANSIBLE_BIN)):$$PATH
 
 ##@ Ansible (ansible/): provision and roll out any inventory
-.PHONY: ansible-venv ansible-lint ansible-syntax ansible-provision ansible-deploy test-ansible
+.PHONY: ansible-venv ansible-lint ansible-syntax ansible-provision ansible-release test-ansible
 
 # No prerequisite on the requirements file: the venv's path is keyed by its content, so a new
 # pin makes a new venv, while a newer mtime of the same content (a fresh checkout) must not
@@ -27,14 +27,14 @@ ansible-venv: $(ANSIBLE_VENV)/.installed ## Ansible + ansible-lint in their own 
 ansible-lint: ansible-venv ## ansible-lint, production profile
 	$(ANSIBLE_RUN) ansible-lint
 
-ansible-syntax: ansible-venv ## --syntax-check of site.yml and deploy.yml
-	$(ANSIBLE_RUN) ansible-playbook --syntax-check -i $(INVENTORY_ABS) site.yml deploy.yml
+ansible-syntax: ansible-venv ## --syntax-check of site.yml and release.yml
+	$(ANSIBLE_RUN) ansible-playbook --syntax-check -i $(INVENTORY_ABS) site.yml release.yml
 
 ansible-provision: ansible-venv ## site.yml against INVENTORY (ANSIBLE_ARGS="--vault-password-file ...")
 	$(ANSIBLE_RUN) ansible-playbook -i $(INVENTORY_ABS) site.yml $(ANSIBLE_ARGS)
 
-ansible-deploy: ansible-venv ## Rolling deploy (deploy.yml) of the working tree to INVENTORY
-	$(ANSIBLE_RUN) ansible-playbook -i $(INVENTORY_ABS) deploy.yml $(ANSIBLE_ARGS)
+ansible-release: ansible-venv ## Rolling release (release.yml) of the working tree to INVENTORY
+	$(ANSIBLE_RUN) ansible-playbook -i $(INVENTORY_ABS) release.yml $(ANSIBLE_ARGS)
 
-test-ansible: venv ## Ansible tests: lint, syntax, all-in-one + layered hosts, rolling deploy
+test-ansible: venv ## Ansible tests: lint, syntax, all-in-one + layered hosts, rolling release
 	$(PYTEST) tests/infra/ansible --no-cov

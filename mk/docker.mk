@@ -8,7 +8,7 @@ COMPOSE     := $(WITH_ENGINE) docker compose
 COMPOSE_ARGS ?=
 
 ##@ Docker (compose.yaml, docker/; Docker, or podman through tools/container-engine.sh)
-.PHONY: docker-engine images compose-up compose-down compose-ps compose-logs \
+.PHONY: docker-engine compose-build compose-up compose-down compose-ps compose-logs \
         compose-rolling-restart docker-lint test-docker
 
 docker-engine: ## Prepare the container engine (podman + stand-in base images when no Docker)
@@ -16,7 +16,7 @@ docker-engine: ## Prepare the container engine (podman + stand-in base images wh
 	$(ENGINE) base
 	$(ENGINE) standins
 
-images: docker-engine ## Build every image of compose.yaml (extra CAs: docker/certs/*.crt)
+compose-build: docker-engine ## Build every image of compose.yaml (extra CAs: docker/certs/*.crt)
 	$(COMPOSE) $(COMPOSE_ARGS) build
 
 compose-up: docker-engine ## docker compose up -d --wait (needs .env: cp .env.example .env)

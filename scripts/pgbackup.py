@@ -1,4 +1,4 @@
-"""`make backup` / `make restore FILE=...`: pg_dump / pg_restore of the database in DATABASE_URL.
+"""`make db-backup` / `make db-restore FILE=...`: pg_dump / pg_restore of DATABASE_URL's database.
 
     python3 scripts/pgbackup.py backup [--dir backups]
     python3 scripts/pgbackup.py restore FILE [--yes]
@@ -98,7 +98,7 @@ def check_archive(archive: Path) -> None:
         raise BackupError(f"backup file {archive} does not exist (see `ls backups/`)")
     with archive.open("rb") as handle:
         if handle.read(len(ARCHIVE_MAGIC)) != ARCHIVE_MAGIC:
-            raise BackupError(f"{archive} is not a pg_dump custom-format archive (make backup)")
+            raise BackupError(f"{archive} is not a pg_dump custom-format archive (make db-backup)")
 
 
 def restore(database_url: str | None, archive: Path) -> str:
@@ -125,7 +125,9 @@ def _confirmed(database: str, yes: bool) -> bool:
     if yes:
         return True
     if not sys.stdin.isatty():
-        raise BackupError("restore replaces data: pass --yes (make restore ... YES=1) to confirm")
+        raise BackupError(
+            "restore replaces data: pass --yes (make db-restore ... YES=1) to confirm"
+        )
     answer = input(f"Restore over database {database!r}? Type its name to confirm: ")
     return answer.strip() == database
 

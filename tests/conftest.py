@@ -13,7 +13,7 @@ import pytest
 from tests.support.lanes import LaneScheduling
 from tests.support.timing import PHASES_ENV, TimingReport
 
-TIERS = ("unit", "integration", "stack", "infra")
+TIERS = ("unit", "integration", "system", "infra")
 TESTS_DIR = Path(__file__).parent
 
 

@@ -5,7 +5,7 @@
 # nothing: compose simply uses Docker. Otherwise it runs rootful podman (Debian 12's 4.3) behind
 # the Docker API, applies the host workarounds below, and builds local stand-ins for the public
 # base images compose.yaml names, for machines that reach no container registry.
-# `make images` / `make compose-up` and the Docker tests call it; docs/docker.md explains it.
+# `make compose-build` / `make compose-up` and the Docker tests call it; docs/docker.md explains it.
 #
 # Subcommands:
 #   mode        print "docker" (a real engine answers) or "podman" (this tool)

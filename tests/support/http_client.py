@@ -1,4 +1,4 @@
-"""A tiny HTTP client for the stack tests: one fresh connection per request.
+"""A tiny HTTP client for the system tests: one fresh connection per request.
 
 Fresh connections on purpose: the property under test is that the server side never fails a
 request it accepted. A pooled client connection that nginx closes at a reload is a client-side

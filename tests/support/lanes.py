@@ -20,7 +20,7 @@ GROUP_MINUTES = {
     "infra/deploy/test_deploy_stand_in_hosts": 1.0,
     # a fresh install of five hosts, then the deploy CLI onto them for both AWS topologies
     "infra/ansible/test_ansible_layered": 10.0,
-    "stack": 6.0,
+    "system": 6.0,
     # the integration tier's longest modules run in lanes of their own (every worker has its own
     # database and Redis database): `make test-fast` then lasts about as long as half the tier
     "integration": 2.1,
@@ -44,7 +44,7 @@ SMALL_GROUP_MINUTES = 0.5
 
 
 def group_of(nodeid: str) -> str:
-    """unit, integration and stack are a group each, but for the modules GROUP_MINUTES names,
+    """unit, integration and system are a group each, but for the modules GROUP_MINUTES names,
     which are groups of their own; an infra module is a group of its own (its tests share booted
     hosts or a built stack)."""
     nodeid = nodeid.split("@")[0]  # a group suffix some xdist versions append

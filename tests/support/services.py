@@ -17,8 +17,8 @@ ADMIN_DATABASE_URL = os.environ.get(
 )
 # One Redis database per tier, each overridable so that several test runs can share one server.
 INTEGRATION_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-STACK_REDIS_URL = os.environ.get("TEST_STACK_REDIS_URL", "redis://127.0.0.1:6379/14")
-# Databases no integration worker takes: the stack tier's and the benchmark's.
+SYSTEM_REDIS_URL = os.environ.get("TEST_SYSTEM_REDIS_URL", "redis://127.0.0.1:6379/14")
+# Databases no integration worker takes: the system tier's and the benchmark's.
 _TAKEN_REDIS_DBS = {14, 13}
 
 

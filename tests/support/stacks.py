@@ -1,4 +1,4 @@
-"""What stack-tier tests share besides fixtures: the app settings every test stack gets, the type
+"""What system-tier tests share besides fixtures: the app settings every test stack gets, the type
 of the stack factory, unique names."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ TEST_APP_SETTINGS = {
     "RATELIMIT_DELETE": "100000/minute",
 }
 
-# make_stack(**overrides) -> State: a started local stack (tests/stack/conftest.py)
+# make_stack(**overrides) -> State: a started local stack (tests/system/conftest.py)
 StackFactory = Callable[..., State]
 
 

@@ -57,6 +57,25 @@ def test_every_mk_file_is_included() -> None:
         assert f"mk/{path.name}" in makefile, f"{path.name} is not included"
 
 
+def test_each_old_name_runs_its_new_target_and_nothing_else() -> None:
+    """mk/old-names.mk: `old: new ## = new`, one line each; the old name plans what the new does."""
+    rules = re.findall(
+        r"^([a-z-]+): ([a-z-]+) ## = (\S+)$", (ROOT / "mk" / "old-names.mk").read_text(), re.M
+    )
+    assert rules, "no `old: new ## = new` line found"
+    for old, new, shown in rules:
+        assert shown == new, f"{old}: help says {shown}, runs {new}"
+        plans = [
+            subprocess.run(
+                ["make", "-n", "-B", name], cwd=ROOT, capture_output=True, text=True, timeout=60
+            )
+            for name in (old, new)
+        ]
+        assert [plan.returncode for plan in plans] == [0, 0], plans[0].stderr + plans[1].stderr
+        assert plans[0].stdout == plans[1].stdout
+        assert "warning" not in plans[0].stderr  # the old name is defined nowhere else
+
+
 def test_bench_help_shows_defaults_and_needs() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--help"], cwd=ROOT, capture_output=True, text=True

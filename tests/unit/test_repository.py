@@ -13,7 +13,7 @@ from tests.support.paths import REPO
 
 PRODUCT_PACKAGES = ("app", "bench", "stack", "deploy", "scripts", "tools")
 # Targets a person runs to build or operate the kit (not the test targets).
-USER_TARGETS = ("images", "compose-up", "docker-engine", "vagrant-box", "libvirt-start",
+USER_TARGETS = ("compose-build", "compose-up", "docker-engine", "vagrant-box", "libvirt-start",
                 "libvirt-stop", "tf-checkov", "ansible-venv", "deploy-venv")  # fmt: skip
 # Words that belong in a tracker or a build machine, not in the project's files.
 FOREIGN = re.compile(

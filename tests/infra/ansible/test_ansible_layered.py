@@ -1,9 +1,9 @@
-"""site.yml and deploy.yml on five fresh hosts, one per layer (the layered Vagrant/AWS shape);
+"""site.yml and release.yml on five fresh hosts, one per layer (the layered Vagrant/AWS shape);
 then `python -m deploy` onto the same hosts as it runs after `terraform apply` on AWS: through a
 bastion, with the EC2 topology and then with RDS and ElastiCache played by a stand-in host.
 
 The first provisioning and the rolling deploy are the tutorial's step 4 commands as written
-(`make ansible-provision` / `make ansible-deploy`), with these hosts' inventory in place of the
+(`make ansible-provision` / `make ansible-release`), with these hosts' inventory in place of the
 layered VMs'. Secrets come from an ansible-vault file, as in production; the rolling deploy runs
 under a polling client that must see no failed request. The deploy steps reuse the provisioned
 hosts (their claim is the hand-off through the bastion, not a fresh install: the first test here
@@ -46,7 +46,7 @@ GROUPS = {"lb": ["lb"], "app": ["app1", "app2"], "db": ["db"], "cache": ["cache"
 # what a release is made of (app role defaults) plus the nginx policy the lb copies
 SOURCE_PATHS = ("app", "alembic.ini", "gunicorn.conf.py", "requirements.txt", "nginx")
 
-# The tutorial's `make ansible-provision ...` and `make ansible-deploy ...` lines, in that order.
+# The tutorial's `make ansible-provision ...` and `make ansible-release ...` lines, in that order.
 ((PROVISION, DEPLOY),) = [tutorial.lines(b.code) for b in tutorial.claim("4", "stand-in-hosts")]
 
 # setup of the module fixture counts into the first test (slow on 2 shared cores)
@@ -272,7 +272,7 @@ def test_a_rolling_deploy_loses_no_request(layered: Layered, workdir: Path) -> N
 
     layered.source = source
     with Poller(layered.hosts.address("lb"), 443, code, target, ca_file=layered.ca_file) as poller:
-        deploy = layered.make(DEPLOY, "layered: make ansible-deploy (rolling)")
+        deploy = layered.make(DEPLOY, "layered: make ansible-release (rolling)")
 
     assert deploy.returncode == 0, deploy.tail()
     record_phase(f"rolling deploy: {poller.requests} polled requests, served by "

@@ -15,7 +15,7 @@ from tests.support.ansible import ANSIBLE_DIR, ansible_env
 from tests.support.need import need
 from tests.support.paths import REPO
 
-PLAYBOOKS = ("site.yml", "deploy.yml")
+PLAYBOOKS = ("site.yml", "release.yml")
 INVENTORIES = ("inventories/vagrant-single", "inventories/vagrant-layered")
 ARCHIVE_SCRIPT = ANSIBLE_DIR / "roles" / "app" / "files" / "make-release-archive.sh"
 

@@ -770,7 +770,7 @@ def test_release_of_a_fixed_tier(run_deploy, fake_terraform, aws_endpoint: str, 
     result = _release(run_deploy, fake_terraform, aws_endpoint, api)
     assert result.returncode == 6, result.stderr
     assert "not an Auto Scaling group" in _err(result)
-    assert "ansible/deploy.yml" in _err(result)
+    assert "ansible/release.yml" in _err(result)
 
 
 def test_release_with_outputs_of_an_older_module(

@@ -1,4 +1,5 @@
-"""`make backup` / `make restore`: data written to one database comes back in a new, empty one."""
+"""`make db-backup` / `make db-restore`: data written to one database comes back in a new, empty
+one."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def test_backup_then_restore_into_an_empty_database(postgres: None, tmp_path: Pa
                     (code, url, clicks),
                 )
 
-        dumped = make("backup", f"BACKUP_DIR={tmp_path}", DATABASE_URL=source)
+        dumped = make("db-backup", f"BACKUP_DIR={tmp_path}", DATABASE_URL=source)
         assert dumped.returncode == 0, dumped.stderr
         archive = Path(dumped.stdout.strip())
         assert archive.parent == tmp_path
@@ -58,7 +59,7 @@ def test_backup_then_restore_into_an_empty_database(postgres: None, tmp_path: Pa
         assert archive.read_bytes()[:5] == b"PGDMP"
         assert list(tmp_path.glob("*.partial")) == []
 
-        restored = make("restore", f"FILE={archive}", "YES=1", DATABASE_URL=target)
+        restored = make("db-restore", f"FILE={archive}", "YES=1", DATABASE_URL=target)
         assert restored.returncode == 0, restored.stderr
         assert rows(target) == sorted(LINKS)
 
@@ -68,29 +69,30 @@ def test_backup_then_restore_into_an_empty_database(postgres: None, tmp_path: Pa
             connection.execute(
                 "INSERT INTO links (code, url, created_at) VALUES ('new', 'https://x.org', now())"
             )
-        again = make("restore", f"FILE={archive}", "YES=1", DATABASE_URL=target)
+        again = make("db-restore", f"FILE={archive}", "YES=1", DATABASE_URL=target)
         assert again.returncode == 0, again.stderr
         assert rows(target) == sorted(LINKS)
         with pg.connect(target) as connection:
             version = connection.execute("SELECT version_num FROM alembic_version").fetchall()
-        assert len(version) == 1  # the migration state came along: `make migrate` has nothing to do
+        # the migration state came along: `make db-migrate` has nothing to do
+        assert len(version) == 1
 
 
 @pytest.mark.parametrize(
     ("args", "env", "message"),
     [
-        (["backup"], {"DATABASE_URL": ""}, "DATABASE_URL is not set"),
-        (["backup"], {"DATABASE_URL": "sqlite:///instance/app.sqlite3"}, "SQLite database"),
-        (["backup"], {"DATABASE_URL": "mysql://u@h/db"}, "must start with postgresql://"),
-        (["backup"], {"DATABASE_URL": "postgresql://u@h:5432/"}, "names no database"),
-        (["restore", "YES=1"], {"DATABASE_URL": "postgresql://u@h/db"}, "set FILE"),
+        (["db-backup"], {"DATABASE_URL": ""}, "DATABASE_URL is not set"),
+        (["db-backup"], {"DATABASE_URL": "sqlite:///instance/app.sqlite3"}, "SQLite database"),
+        (["db-backup"], {"DATABASE_URL": "mysql://u@h/db"}, "must start with postgresql://"),
+        (["db-backup"], {"DATABASE_URL": "postgresql://u@h:5432/"}, "names no database"),
+        (["db-restore", "YES=1"], {"DATABASE_URL": "postgresql://u@h/db"}, "set FILE"),
         (
-            ["restore", "FILE=nope.dump", "YES=1"],
+            ["db-restore", "FILE=nope.dump", "YES=1"],
             {"DATABASE_URL": "postgresql://u@h/db"},
             "does not exist",
         ),
         (
-            ["restore", "FILE=README.md", "YES=1"],
+            ["db-restore", "FILE=README.md", "YES=1"],
             {"DATABASE_URL": "postgresql://u@h/db"},
             "not a pg_dump",
         ),
@@ -106,6 +108,6 @@ def test_bad_input_gets_a_clear_error(args: list[str], env: dict[str, str], mess
 def test_restore_asks_before_replacing_data(tmp_path: Path) -> None:
     archive = tmp_path / "links.dump"
     archive.write_bytes(b"PGDMP" + bytes(64))
-    result = make("restore", f"FILE={archive}", DATABASE_URL="postgresql://u@h/db")
+    result = make("db-restore", f"FILE={archive}", DATABASE_URL="postgresql://u@h/db")
     assert result.returncode != 0
-    assert "pass --yes (make restore ... YES=1)" in result.stderr
+    assert "pass --yes (make db-restore ... YES=1)" in result.stderr

@@ -101,7 +101,7 @@ def test_test_and_infra_jobs_together_run_every_tier_of_ci_run(workflow: dict) -
     app_tiers = re.search(r'^test-app:.*\n\t\$\(PYTEST\).* -m "([^"]+)"', makefile, re.M)[1]
     infra_tiers = re.search(r"^test-infra:.*\n\t\$\(PYTEST\).* -m (\w+)", makefile, re.M)[1]
     covered = set(app_tiers.split(" or ")) | {infra_tiers}
-    assert covered == {"unit", "integration", "stack", "infra"}
+    assert covered == {"unit", "integration", "system", "infra"}
 
 
 def test_lint_job_uses_the_python_version_file(workflow: dict) -> None:

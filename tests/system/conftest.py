@@ -1,7 +1,7 @@
-"""Fixtures of the stack tier: real nginx in front of real gunicorn instances on loopback.
+"""Fixtures of the system tier: real nginx in front of real gunicorn instances on loopback.
 
 Each session gets its own PostgreSQL database (dropped at the end) and its own Redis database
-(TEST_STACK_REDIS_URL, db 14 by default; flushed before and after). Every stack a test starts is
+(TEST_SYSTEM_REDIS_URL, db 14 by default; flushed before and after). Every stack a test starts is
 stopped by the fixture that started it.
 """
 
@@ -26,7 +26,7 @@ from tests.support.apt import ensure_debian_packages
 from tests.support.need import need
 from tests.support.services import (
     ADMIN_DATABASE_URL,
-    STACK_REDIS_URL,
+    SYSTEM_REDIS_URL,
     postgres_reachable,
     scratch_database,
 )
@@ -37,13 +37,13 @@ from tests.support.stacks import TEST_APP_SETTINGS, StackFactory, running_stack
 def database_url() -> Iterator[str]:
     """A fresh database for this session on the test PostgreSQL server, dropped at the end."""
     need(postgres_reachable(), f"PostgreSQL is not reachable at {ADMIN_DATABASE_URL}")
-    with scratch_database("fm_stack") as url:
+    with scratch_database("fm_system") as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    url = STACK_REDIS_URL
+    url = SYSTEM_REDIS_URL
     client = redis.Redis.from_url(url, socket_timeout=5)
     try:
         client.ping()

@@ -18,7 +18,7 @@ import requests
 
 from tests.support.apt import ensure_debian_packages
 from tests.support.ports import free_port
-from tests.support.services import STACK_REDIS_URL, scratch_database
+from tests.support.services import SYSTEM_REDIS_URL, scratch_database
 from tests.support.tutorial import Block, adapt, claim, reader_checkout
 
 # Steps 1 and 2 run on this machine alone; the later steps' blocks are run by the infra tests
@@ -39,7 +39,7 @@ def reader_env(tmp_path: Path) -> Iterator[dict[str, str]]:
             "PORT": str(free_port()),
             "STACK_PORT": str(free_port()),
             "DATABASE_URL": database_url,
-            "REDIS_URL": STACK_REDIS_URL,
+            "REDIS_URL": SYSTEM_REDIS_URL,
         }
 
 

@@ -1,4 +1,4 @@
-"""`STACK_TLS=1 make stack`: HTTPS from a local CA the project makes, plain HTTP redirecting to
+"""`STACK_TLS=1 make stack-up`: HTTPS from a local CA the project makes, plain HTTP redirecting to
 it, HSTS, and Mozilla's intermediate profile as testssl sees it."""
 
 from __future__ import annotations
