@@ -469,7 +469,8 @@ def _up_scaling(args: argparse.Namespace, outputs: dict[str, Any]) -> None:
         release = _publish(aws, tier)
         _say(f"first release {release} published: the instances install it as they boot")
     _say(f"waiting for the Auto Scaling group {tier.asg_name} (up to {args.timeout} s)")
-    health = scaling.wait_for_group(lambda: scaling.group_health(aws, tier), args.timeout, say=_say)
+    poll = scaling.Poll(args.timeout, say=_say)
+    health = scaling.wait_for_group(lambda: scaling.group_health(aws, tier), poll)
     print(json.dumps({"asg_name": tier.asg_name, **health}, indent=2))
     if args.no_smoke:
         _say("smoke test skipped (--no-smoke)")
@@ -490,7 +491,8 @@ def cmd_release(args: argparse.Namespace) -> None:
         refresh_id = scaling.start_refresh(aws, tier)
         _say(f"instance refresh {refresh_id} of {tier.asg_name} started (up to {args.timeout} s)")
         scaling.wait_for_refresh(
-            lambda: scaling.describe_refresh(aws, tier, refresh_id), args.timeout, say=_say
+            lambda: scaling.describe_refresh(aws, tier, refresh_id),
+            scaling.Poll(args.timeout, say=_say),
         )
     print(
         json.dumps(

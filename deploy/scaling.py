@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from deploy.errors import AwsApiError, MissingOutputsError, ReleaseBuildError, RolloutError
 
@@ -41,6 +41,8 @@ GENERATED_SECRETS = ("SECRET_KEY", "ADMIN_TOKEN")
 # describe-instance-refreshes statuses that end a refresh; only the first is a success.
 REFRESH_SUCCEEDED = "Successful"
 REFRESH_ENDED = {"Successful", "Failed", "Cancelled", "RollbackSuccessful", "RollbackFailed"}
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -268,68 +270,92 @@ def group_health(aws: Aws, scaling: ScalingOutputs) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ waiting
-def wait_for_refresh(
-    describe: Callable[[], dict[str, Any]],
-    timeout: float,
-    interval: float = 15.0,
-    say: Callable[[str], None] = lambda _: None,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, Any]:
+def _silent(_line: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class Poll:
+    """How a wait polls: every `interval` seconds for at most `timeout`, saying each new status
+    line once. `clock` and `sleep` are time's own, or a test's scripted clock."""
+
+    timeout: float
+    interval: float = 15.0
+    say: Callable[[str], None] = _silent
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+    def until(
+        self,
+        look: Callable[[], T],
+        line_of: Callable[[T], str],
+        done: Callable[[T], bool],
+        late: Callable[[T, str], str],
+    ) -> T:
+        """Call `look` until `done` holds for its answer (returned); at the timeout, raises
+        RolloutError with what `late` says of the last answer and its status line."""
+        deadline = self.clock() + self.timeout
+        last_line = ""
+        while True:
+            answer = look()
+            line = line_of(answer)
+            if line != last_line:
+                self.say(line)
+                last_line = line
+            if done(answer):
+                return answer
+            if self.clock() >= deadline:
+                raise RolloutError(late(answer, line))
+            # The last look comes at the deadline, not an interval past it.
+            self.sleep(min(self.interval, deadline - self.clock()))
+
+
+def wait_for_refresh(describe: Callable[[], dict[str, Any]], poll: Poll) -> dict[str, Any]:
     """Poll an instance refresh until it ends; returns its last description when Successful,
-    raises RolloutError when it failed, was cancelled, rolled back, or `timeout` passed."""
-    deadline = clock() + timeout
-    last_line = ""
-    while True:
-        refresh = describe()
-        status = refresh.get("Status", "?")
-        line = f"instance refresh {status}, {refresh.get('PercentageComplete', 0)}% done"
-        if line != last_line:
-            say(line)
-            last_line = line
-        if status == REFRESH_SUCCEEDED:
-            return refresh
-        if status in REFRESH_ENDED:
+    raises RolloutError when it failed, was cancelled, rolled back, or the timeout passed."""
+
+    def line_of(refresh: dict[str, Any]) -> str:
+        done = refresh.get("PercentageComplete", 0)
+        return f"instance refresh {refresh.get('Status', '?')}, {done}% done"
+
+    def succeeded(refresh: dict[str, Any]) -> bool:
+        status = str(refresh.get("Status", "?"))
+        if status in REFRESH_ENDED and status != REFRESH_SUCCEEDED:
             reason = refresh.get("StatusReason") or "no reason given"
             raise RolloutError(
                 f"instance refresh {refresh.get('InstanceRefreshId')} ended {status}: {reason}"
             )
-        if clock() >= deadline:
-            raise RolloutError(
-                f"instance refresh {refresh.get('InstanceRefreshId')} still {status} "
-                f"({refresh.get('PercentageComplete', 0)}% done) after {timeout:.0f} s; it goes "
-                "on without us: watch it with aws autoscaling describe-instance-refreshes"
-            )
-        # The last look comes at the deadline, not an interval past it.
-        sleep(min(interval, deadline - clock()))
+        return status == REFRESH_SUCCEEDED
+
+    def late(refresh: dict[str, Any], _line: str) -> str:
+        return (
+            f"instance refresh {refresh.get('InstanceRefreshId')} still "
+            f"{refresh.get('Status', '?')} ({refresh.get('PercentageComplete', 0)}% done) after "
+            f"{poll.timeout:.0f} s; it goes on without us: watch it with aws autoscaling "
+            "describe-instance-refreshes"
+        )
+
+    return poll.until(describe, line_of, succeeded, late)
 
 
-def wait_for_group(
-    health: Callable[[], dict[str, Any]],
-    timeout: float,
-    interval: float = 15.0,
-    say: Callable[[str], None] = lambda _: None,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, Any]:
+def wait_for_group(health: Callable[[], dict[str, Any]], poll: Poll) -> dict[str, Any]:
     """Poll until min_size instances are in service and as many targets are healthy."""
-    deadline = clock() + timeout
-    last_line = ""
-    while True:
-        now = health()
-        line = (
+
+    def line_of(now: dict[str, Any]) -> str:
+        return (
             f"{now['in_service']} of {now['min_size']} instances in service, "
             f"{now['healthy_targets']} healthy behind the load balancer"
         )
-        if line != last_line:
-            say(line)
-            last_line = line
-        if now["in_service"] >= now["min_size"] and now["healthy_targets"] >= now["min_size"]:
-            return now
-        if clock() >= deadline:
-            raise RolloutError(
-                f"the Auto Scaling group is not healthy after {timeout:.0f} s ({line}); an "
-                "instance's boot log is /var/log/cloud-init-output.log"
-            )
-        # The last look comes at the deadline, not an interval past it.
-        sleep(min(interval, deadline - clock()))
+
+    def healthy(now: dict[str, Any]) -> bool:
+        return bool(
+            now["in_service"] >= now["min_size"] and now["healthy_targets"] >= now["min_size"]
+        )
+
+    def late(_now: dict[str, Any], line: str) -> str:
+        return (
+            f"the Auto Scaling group is not healthy after {poll.timeout:.0f} s ({line}); an "
+            "instance's boot log is /var/log/cloud-init-output.log"
+        )
+
+    return poll.until(health, line_of, healthy, late)

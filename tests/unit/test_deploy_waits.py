@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from deploy.errors import MissingOutputsError, RolloutError
-from deploy.scaling import ScalingOutputs, wait_for_group, wait_for_refresh
+from deploy.scaling import Poll, ScalingOutputs, wait_for_group, wait_for_refresh
 from deploy.varfile import string_setting
 
 
@@ -26,6 +26,10 @@ class Clock:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
+
+    def poll(self, timeout: float, say: Callable[[str], None] = lambda _: None) -> Poll:
+        """A wait of `timeout` seconds on this clock, polling every 15 seconds."""
+        return Poll(timeout, 15, say, self, self.sleep)
 
 
 def scripted(*answers: dict) -> Callable[[], dict]:
@@ -46,7 +50,7 @@ def test_refresh_wait_follows_the_refresh_to_success() -> None:
     clock, said = Clock(), []
     describe = scripted(refresh("Pending"), refresh("InProgress", 50), refresh("InProgress", 50),
                         refresh("Successful", 100))  # fmt: skip
-    last = wait_for_refresh(describe, 600, 15, said.append, clock, clock.sleep)
+    last = wait_for_refresh(describe, clock.poll(600, said.append))
     assert last["Status"] == "Successful"
     assert clock.slept == [15, 15, 15]
     # Each change said once, not each poll.
@@ -62,15 +66,14 @@ def test_refresh_wait_stops_at_an_end_that_is_not_success(status: str) -> None:
     clock = Clock()
     describe = scripted(refresh("InProgress", 20), refresh(status, 20, "health checks failed"))
     with pytest.raises(RolloutError, match=f"r-1 ended {status}: health checks failed"):
-        wait_for_refresh(describe, 600, 15, clock=clock, sleep=clock.sleep)
+        wait_for_refresh(describe, clock.poll(600))
     assert clock.slept == [15]
 
 
 def test_refresh_wait_gives_up_at_the_timeout_not_before() -> None:
     clock = Clock()
     with pytest.raises(RolloutError, match=r"still InProgress \(40% done\) after 100 s") as info:
-        wait_for_refresh(scripted(refresh("InProgress", 40)), 100, 15, clock=clock,
-                         sleep=clock.sleep)  # fmt: skip
+        wait_for_refresh(scripted(refresh("InProgress", 40)), clock.poll(100))
     assert "describe-instance-refreshes" in str(info.value)
     # Polls at 0, 15, ..., 90, then one last look at 100: never past the deadline.
     assert clock.now == 100
@@ -84,7 +87,7 @@ def health(in_service: int, healthy: int, min_size: int = 2) -> dict:
 def test_group_wait_needs_the_minimum_in_service_and_healthy() -> None:
     clock, said = Clock(), []
     answers = scripted(health(0, 0), health(2, 0), health(2, 1), health(2, 2))
-    assert wait_for_group(answers, 900, 15, said.append, clock, clock.sleep) == health(2, 2)
+    assert wait_for_group(answers, clock.poll(900, said.append)) == health(2, 2)
     assert len(clock.slept) == 3
     assert said[0] == "0 of 2 instances in service, 0 healthy behind the load balancer"
 
@@ -93,7 +96,7 @@ def test_group_wait_timeout_says_where_to_look() -> None:
     clock = Clock()
     with pytest.raises(RolloutError, match=r"not healthy after 60 s \(2 of 2 instances in service, "
                        r"0 healthy") as info:  # fmt: skip
-        wait_for_group(scripted(health(2, 0)), 60, 15, clock=clock, sleep=clock.sleep)
+        wait_for_group(scripted(health(2, 0)), clock.poll(60))
     assert "cloud-init-output.log" in str(info.value)
     assert clock.now == 60
 
