@@ -59,31 +59,30 @@ def build_inventory(
         raise MissingOutputsError("Terraform outputs list no load balancer or no app host")
 
     database, cache = outputs["database"], outputs["cache"]
+    endpoints: dict[str, Any] = {}  # of the managed services, for every app host
     if database["mode"] == "managed":
         # RDS: the app connects to the endpoint over TLS (the parameter group refuses plain
         # connections); the master user is the app's user. Its password stays in Secrets Manager:
         # Ansible reads it there (deploy_db_secret_arn, ansible/group_vars/all/secrets.yml).
-        for host in groups["app"].values():
-            host.update(
-                app_db_host=database["host"],
-                app_db_port=database["port"],
-                app_db_name=database["name"],
-                app_db_user=database["username"],
-                app_db_sslmode="require",
-            )
+        endpoints.update(
+            app_db_host=database["host"],
+            app_db_port=database["port"],
+            app_db_name=database["name"],
+            app_db_user=database["username"],
+            app_db_sslmode="require",
+        )
     elif not groups["db"]:
         raise MissingOutputsError("database mode is ec2 but Terraform outputs list no db host")
     if cache["mode"] == "managed":
         # ElastiCache: in-transit encryption on (rediss://); its auth token is the vault's
         # vault_redis_password, the same value as Terraform's cache_auth_token.
-        for host in groups["app"].values():
-            host.update(
-                app_redis_host=cache["host"],
-                app_redis_port=cache["port"],
-                app_redis_tls=cache["tls"],
-            )
+        endpoints.update(
+            app_redis_host=cache["host"], app_redis_port=cache["port"], app_redis_tls=cache["tls"]
+        )
     elif not groups["cache"]:
         raise MissingOutputsError("cache mode is ec2 but Terraform outputs list no cache host")
+    for host in groups["app"].values():
+        host.update(endpoints)
 
     all_vars: dict[str, Any] = {
         "ansible_user": user,
