@@ -1,5 +1,6 @@
 """What terraform/modules/app_scaling and `python -m deploy` leave in AWS for the instances to
-read at boot, made in the emulator with boto3; run inside the moto venv, prints one JSON document.
+read at boot, made in the emulator with boto3; run inside the moto venv with aws.terraform_env()'s
+environment (the region, fake credentials), prints one JSON document.
 
 python asg_seed.py ENDPOINT environment NAME < {"env": {...}, "secret": {...}, "db_user": ...,
                                                 "db_password": ...}
@@ -23,13 +24,8 @@ PREFIX = f"/{NAME}/app"  # the module's local.ssm_prefix
 
 
 def client(name: str) -> Any:
-    return boto3.client(
-        name,
-        region_name="us-east-1",
-        endpoint_url=ENDPOINT,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    # The region and the fake credentials come from the environment (aws.terraform_env).
+    return boto3.client(name, endpoint_url=ENDPOINT)
 
 
 def bucket_name() -> str:

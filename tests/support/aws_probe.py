@@ -1,4 +1,5 @@
-"""Look at the emulated AWS with boto3; run inside the moto venv, prints one JSON document.
+"""Look at the emulated AWS with boto3; run inside the moto venv with aws.terraform_env()'s
+environment (the region, fake credentials), prints one JSON document.
 
 python aws_probe.py ENDPOINT leftovers | first-ami | snapshot | scaling-snapshot PREFIX |
     create-zone DOMAIN | delete-zone ZONE_ID | release-target NAME | release-state BUCKET PREFIX
@@ -18,13 +19,8 @@ ENDPOINT, COMMAND, ARGS = sys.argv[1], sys.argv[2], sys.argv[3:]
 
 
 def client(name: str) -> Any:
-    return boto3.client(
-        name,
-        region_name="us-east-1",
-        endpoint_url=ENDPOINT,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    # The region and the fake credentials come from the environment (aws.terraform_env).
+    return boto3.client(name, endpoint_url=ENDPOINT)
 
 
 def live_instances() -> list[dict[str, Any]]:
