@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import redis
 from flask import Flask
-from sqlalchemy import event
 
 from app.cache import RedisCache
 from tests.support.auth import ADMIN
@@ -119,26 +117,9 @@ def test_without_redis_the_in_process_cache_serves(make_app: Callable[..., Flask
     client = app.test_client()
     create_link(client, code="local")
     assert client.get("/local").status_code == 302
-    with counting_sql(app) as seen:
+    with counting(app) as seen:
         assert client.get("/local").status_code == 302
-    assert seen["sql"] == 0
+    assert seen == {"sql": 0, "redis": 0}
     client.delete("/api/links/local", headers=ADMIN)
     assert client.get("/local").status_code == 404
     assert client.get("/readyz").get_json()["checks"]["cache"]["backend"] == "in-process"
-
-
-@contextmanager
-def counting_sql(app: Flask) -> Iterator[dict[str, int]]:
-    seen = {"sql": 0}
-    engines = app.extensions["links"].db.engines()
-
-    def on_sql(*_args: object) -> None:
-        seen["sql"] += 1
-
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", on_sql)
-    try:
-        yield seen
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", on_sql)

@@ -12,14 +12,16 @@ from sqlalchemy import event
 
 @contextmanager
 def counting(app: Flask) -> Iterator[dict[str, int]]:
-    """Counts SQL statements and Redis commands the app sends while the block runs."""
+    """Counts SQL statements and Redis commands the app sends while the block runs (no Redis
+    command with the in-process cache)."""
     service = app.extensions["links"]
     seen = {"sql": 0, "redis": 0}
 
     def on_sql(*_args: object) -> None:
         seen["sql"] += 1
 
-    original = service.cache.redis.execute_command
+    client = getattr(service.cache, "redis", None)  # None: the in-process cache
+    original = client.execute_command if client else None
 
     def on_redis(*args: object, **kwargs: object) -> object:
         seen["redis"] += 1
@@ -28,13 +30,15 @@ def counting(app: Flask) -> Iterator[dict[str, int]]:
     engines = service.db.engines()  # the autocommit one for reads too
     for engine in engines:
         event.listen(engine, "before_cursor_execute", on_sql)
-    service.cache.redis.execute_command = on_redis
+    if client:
+        client.execute_command = on_redis
     try:
         yield seen
     finally:
         for engine in engines:
             event.remove(engine, "before_cursor_execute", on_sql)
-        service.cache.redis.execute_command = original
+        if client:
+            client.execute_command = original
 
 
 def wait_for_memory(*apps: Flask, timeout: float = 10) -> None:
