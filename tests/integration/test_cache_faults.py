@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -26,32 +27,15 @@ from tests.support.tcp_proxy import TcpProxy
 @pytest.fixture
 def servers() -> Iterator[Callable[..., RedisServer]]:
     """Start private redis-servers; every one is killed at the end."""
-    started: list[RedisServer] = []
-
-    def start(**options: object) -> RedisServer:
-        server = RedisServer(**options)  # type: ignore[arg-type]
-        server.start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
+    with ExitStack() as started:
+        yield lambda **options: started.enter_context(RedisServer(**options))
 
 
 @pytest.fixture
 def proxies() -> Iterator[Callable[[RedisServer], TcpProxy]]:
-    started: list[TcpProxy] = []
-
-    def start(server: RedisServer) -> TcpProxy:
-        proxy = TcpProxy("127.0.0.1", server.port)
-        proxy.start()
-        started.append(proxy)
-        return proxy
-
-    yield start
-    for proxy in started:
-        proxy.stop()
+    """Start proxies in front of redis-servers; every one is stopped at the end."""
+    with ExitStack() as started:
+        yield lambda server: started.enter_context(TcpProxy("127.0.0.1", server.port))
 
 
 def via(proxy: TcpProxy) -> str:

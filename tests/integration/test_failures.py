@@ -17,10 +17,8 @@ from tests.support.tcp_proxy import TcpProxy
 
 @pytest.fixture
 def private_redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
+    with RedisServer() as server:
+        yield server
 
 
 @pytest.fixture
@@ -29,10 +27,8 @@ def database_proxy(
 ) -> Iterator[tuple[TcpProxy, str]]:
     # Depends on make_app so that apps are closed (clicks flushed) before the proxy goes.
     parts = urlsplit(database_url)
-    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
-    proxy.start()
-    yield proxy, database_url.replace(f":{parts.port}/", f":{proxy.port}/")
-    proxy.stop()
+    with TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432) as proxy:
+        yield proxy, database_url.replace(f":{parts.port}/", f":{proxy.port}/")
 
 
 def test_redis_never_reachable_everything_works_and_readyz_says_degraded(

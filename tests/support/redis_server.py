@@ -20,6 +20,7 @@ class RedisServer:
 
     `data_dir`: keep its snapshot there (written only by an explicit SAVE), and load it at
     start, as a Redis with persistence does after a crash. `replica_of`: a replica of that one.
+    `with RedisServer() as server:` starts it, and kills it at the end of the block.
     """
 
     def __init__(self, data_dir: Path | None = None, replica_of: RedisServer | None = None) -> None:
@@ -57,6 +58,13 @@ class RedisServer:
             except redis.ConnectionError:
                 time.sleep(0.05)
         raise RuntimeError("private redis-server did not start")
+
+    def __enter__(self) -> RedisServer:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         """SIGKILL: a crash, nothing saved."""

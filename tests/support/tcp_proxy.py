@@ -4,6 +4,7 @@
 - `cut()` / `restore()`: a partition. Nothing passes and nothing is closed: bytes wait, and flow
   again on restore, as TCP retransmits them when a partition heals. New connections are
   accepted (the connect succeeds) but nothing passes on them either.
+- `with TcpProxy(...) as proxy:` starts it, and stops it at the end of the block.
 - `latency`: seconds added to every byte in both directions (a slow or distant server).
 - `target`: where new connections go; set it, then `stop()` and `start()`, for a failover.
 """
@@ -37,6 +38,13 @@ class TcpProxy:
         listener.listen(64)
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def __enter__(self) -> TcpProxy:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         """Refuse new connections and reset the open ones, as a dead server would (lifts a cut)."""

@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import pytest
@@ -77,23 +78,17 @@ def _restart_with(state: State, instance: Instance, env: dict[str, str]) -> None
 
 @pytest.fixture(scope="module")
 def rig(tools: None, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    redis_server = RedisServer()
-    redis_server.start()
-    shared = TcpProxy("127.0.0.1", redis_server.port)
-    own = TcpProxy("127.0.0.1", redis_server.port)
-    shared.start()
-    own.start()
     state_dir = tmp_path_factory.mktemp("cache-faults")
-    # the write limit is not under test; retried deletes must pass
-    stack = running_stack(state_dir, database_url, _proxy_url(shared), write_rate="off")
-    try:
-        with stack as state:
-            _restart_with(state, state.instances[2], {**state.env, "REDIS_URL": _proxy_url(own)})
-            yield Rig(state=state, redis=redis_server, shared=shared, own=own)
-    finally:
-        for proxy in (shared, own):
-            proxy.stop()
-        redis_server.stop()
+    with ExitStack() as started:
+        redis_server = started.enter_context(RedisServer())
+        shared = started.enter_context(TcpProxy("127.0.0.1", redis_server.port))
+        own = started.enter_context(TcpProxy("127.0.0.1", redis_server.port))
+        # the write limit is not under test; retried deletes must pass
+        state = started.enter_context(
+            running_stack(state_dir, database_url, _proxy_url(shared), write_rate="off")
+        )
+        _restart_with(state, state.instances[2], {**state.env, "REDIS_URL": _proxy_url(own)})
+        yield Rig(state=state, redis=redis_server, shared=shared, own=own)
 
 
 # -- talking to the stack ------------------------------------------------------------------------
@@ -216,25 +211,28 @@ def redis_killed(rig: Rig, victim: str) -> None:
 
 
 def redis_hung(rig: Rig, victim: str) -> None:
-    delete = _delete(rig)
     rig.redis.pause()
-    refused = delete(victim)  # waits for Redis, then gives up: nothing deleted
+    refused = _delete(rig)(victim)  # waits for Redis, then gives up: nothing deleted
     assert refused.status == 503, (refused.status, refused.body)
     _still_redirects(rig, victim)
     _new_link_followed_at_once(rig)
-    pending = _in_background(lambda: delete(victim))
-    time.sleep(1.0)
-    rig.redis.resume()  # within the DELETE's wait: it goes through
-    assert pending().status == 204
+    _delete_goes_through_when_back(rig, victim, after=1.0, back=rig.redis.resume)
 
 
 def redis_restarted_empty(rig: Rig, victim: str) -> None:
-    delete = _delete(rig)
     rig.redis.stop()
     _new_link_followed_at_once(rig)
-    pending = _in_background(lambda: delete(victim))
-    time.sleep(0.5)
-    rig.redis.start()  # within the DELETE's wait: it goes through
+    _delete_goes_through_when_back(rig, victim, after=0.5, back=rig.redis.start)
+
+
+def _delete_goes_through_when_back(
+    rig: Rig, victim: str, after: float, back: Callable[[], None]
+) -> None:
+    """A DELETE sent while Redis is away, which `back` brings back `after` seconds later,
+    within the DELETE's wait: it goes through."""
+    pending = _in_background(lambda: _delete(rig)(victim))
+    time.sleep(after)
+    back()
     assert pending().status == 204
 
 

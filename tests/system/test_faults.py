@@ -115,10 +115,8 @@ def test_rolling_restart_under_mixed_load_fails_nothing_and_keeps_every_write(
 @pytest.fixture
 def own_redis() -> Iterator[RedisServer]:
     """A throwaway redis-server this test may kill (never the machine's shared one)."""
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
+    with RedisServer() as server:
+        yield server
 
 
 def test_redis_stopped_mid_load_gives_no_5xx(
@@ -154,9 +152,7 @@ def test_postgres_unreachable_gives_503_json_from_the_app(
     make_stack: StackFactory, database_url: str
 ) -> None:
     parts = urlsplit(database_url)
-    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
-    proxy.start()
-    try:
+    with TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432) as proxy:
         state = make_stack(instances=2, database_url=_database_via(proxy.port, database_url))
         code = unique("p")
         _create(state, code)
@@ -177,5 +173,3 @@ def test_postgres_unreachable_gives_503_json_from_the_app(
         while time.monotonic() < deadline and call(state.url, "GET", "/readyz").status != 200:
             time.sleep(0.2)
         assert call(state.url, "GET", f"/api/links/{code}").status == 200
-    finally:
-        proxy.stop()
