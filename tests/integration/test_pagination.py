@@ -11,6 +11,18 @@ from tests.support.auth import ADMIN
 from tests.support.flask_client import create_link
 
 
+def create_links(client: FlaskClient, prefix: str, count: int) -> None:
+    """Links <prefix>0 ... <prefix><count - 1>, made in that order."""
+    for index in range(count):
+        create_link(client, url=f"https://example.com/{index}", code=f"{prefix}{index}")
+
+
+def one_page(client: FlaskClient, url: str) -> tuple[list[str], str | None]:
+    """The codes of the one page at `url`, and its `next` link."""
+    body = client.get(url, headers=ADMIN).get_json()
+    return [item["code"] for item in body["items"]], body["next"]
+
+
 def walk(client: FlaskClient, first: str) -> list[list[str]]:
     """Codes of every page, following `next` from `first` until it is null."""
     pages, url = [], first
@@ -26,15 +38,13 @@ def walk(client: FlaskClient, first: str) -> list[list[str]]:
 
 
 def test_next_links_walk_every_link_once_newest_first(client: FlaskClient) -> None:
-    for index in range(5):
-        create_link(client, url=f"https://example.com/{index}", code=f"page{index}")
+    create_links(client, "page", 5)
     pages = walk(client, "/api/links?per_page=2")
     assert pages == [["page4", "page3"], ["page2", "page1"], ["page0"]]
 
 
 def test_the_next_link_carries_a_cursor_and_the_page_size(client: FlaskClient) -> None:
-    for index in range(3):
-        create_link(client, code=f"nxt{index}")
+    create_links(client, "nxt", 3)
     body = client.get("/api/links?per_page=2", headers=ADMIN).get_json()
     query = parse_qs(urlsplit(body["next"]).query)
     assert set(query) == {"cursor", "per_page"}
@@ -43,21 +53,18 @@ def test_the_next_link_carries_a_cursor_and_the_page_size(client: FlaskClient) -
 
 
 def test_an_exactly_full_last_page_has_no_next(client: FlaskClient) -> None:
-    for index in range(4):
-        create_link(client, code=f"full{index}")
+    create_links(client, "full", 4)
     assert walk(client, "/api/links?per_page=2") == [["full3", "full2"], ["full1", "full0"]]
 
 
 def test_links_created_while_paging_do_not_shift_the_pages_still_to_come(
     client: FlaskClient,
 ) -> None:
-    for index in range(4):
-        create_link(client, code=f"old{index}")
-    first = client.get("/api/links?per_page=2", headers=ADMIN).get_json()
+    create_links(client, "old", 4)
+    first, following = one_page(client, "/api/links?per_page=2")
     create_link(client, code="newcomer")  # an OFFSET page 2 would now repeat old2
-    rest = walk(client, first["next"])
-    assert [item["code"] for item in first["items"]] == ["old3", "old2"]
-    assert rest == [["old1", "old0"]]
+    assert first == ["old3", "old2"]
+    assert walk(client, following) == [["old1", "old0"]]
 
 
 def test_links_made_in_the_same_instant_keep_a_stable_order(
@@ -78,12 +85,11 @@ def test_links_made_in_the_same_instant_keep_a_stable_order(
 def test_the_page_alias_serves_the_first_pages_and_hands_on_a_cursor(
     client: FlaskClient,
 ) -> None:
-    for index in range(5):
-        create_link(client, code=f"alias{index}")
-    second = client.get("/api/links?page=2&per_page=2", headers=ADMIN).get_json()
-    assert [item["code"] for item in second["items"]] == ["alias2", "alias1"]
-    assert "cursor" in parse_qs(urlsplit(second["next"]).query)
-    assert walk(client, second["next"]) == [["alias0"]]
+    create_links(client, "alias", 5)
+    second, following = one_page(client, "/api/links?page=2&per_page=2")
+    assert second == ["alias2", "alias1"]
+    assert following is not None and "cursor" in parse_qs(urlsplit(following).query)
+    assert walk(client, following) == [["alias0"]]
     beyond = client.get("/api/links?page=4&per_page=2", headers=ADMIN).get_json()
     assert beyond == {"items": [], "per_page": 2, "next": None}
 
