@@ -78,6 +78,12 @@ def test_database_urls_as_platforms_give_them_are_accepted(given: str, expected:
         ("SECRET_KEY", "short", "at least 16 characters"),
         ("APP_INSTANCE", "", "at least 1 character"),
         ("DB_POOL_SIZE", "1000", "less than or equal to 100"),
+        ("ALLOWED_HOSTS", "*", "'*' would trust any Host header"),
+        ("ALLOWED_HOSTS", "ok.example,bad..example", "'bad..example' has an invalid host name"),
+        ("ALLOWED_HOSTS", "under_score.example", "has an invalid host name"),
+        ("PUBLIC_BASE_URL", "links.example", "must be an http:// or https:// URL"),
+        ("PUBLIC_BASE_URL", "https://links.example/s", "must be the scheme and host only"),
+        ("PUBLIC_BASE_URL", "https://links.example/?a=b", "must be the scheme and host only"),
     ],
 )
 def test_bad_values_are_named_with_the_reason(name: str, value: str, complaint: str) -> None:
@@ -208,24 +214,6 @@ def test_allowed_hosts_and_public_base_url_are_read_and_normalised() -> None:
     assert config.PUBLIC_BASE_URL == "https://short.example"
     assert config.trusted_hosts[-1] == "short.example"
     assert production(ALLOWED_HOSTS="a.example", PUBLIC_BASE_URL="").PUBLIC_BASE_URL is None
-
-
-@pytest.mark.parametrize(
-    ("name", "value", "complaint"),
-    [
-        ("ALLOWED_HOSTS", "*", "'*' would trust any Host header"),
-        ("ALLOWED_HOSTS", "ok.example,bad..example", "'bad..example' has an invalid host name"),
-        ("ALLOWED_HOSTS", "under_score.example", "has an invalid host name"),
-        ("PUBLIC_BASE_URL", "links.example", "must be an http:// or https:// URL"),
-        ("PUBLIC_BASE_URL", "https://links.example/s", "must be the scheme and host only"),
-        ("PUBLIC_BASE_URL", "https://links.example/?a=b", "must be the scheme and host only"),
-    ],
-)
-def test_bad_host_settings_are_named_with_the_reason(name: str, value: str, complaint: str) -> None:
-    with pytest.raises(ConfigError) as error:
-        production(**{name: value})
-    assert f"{name}: " in str(error.value)
-    assert complaint in str(error.value)
 
 
 def test_reading_the_settings_loads_none_of_the_app() -> None:
