@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from tests.support.ports import free_port
+from tests.support.procs import run_python
 from tests.support.servers import serving, wait_until_up
 from tests.support.services import clicks_in_db
 
@@ -167,33 +168,15 @@ def test_run_py_serves_with_no_environment_at_all(tmp_path: Path) -> None:
 
 
 def test_run_py_rejects_a_bad_port() -> None:
-    result = subprocess.run(
-        [sys.executable, "run.py"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={
-            "PATH": os.environ["PATH"],
-            "PORT": "http",
-            "APP_ENV": "development",
-            "DATABASE_URL": "sqlite:///:memory:",
-        },
-    )
+    env = {"PORT": "http", "APP_ENV": "development", "DATABASE_URL": "sqlite:///:memory:"}
+    result = run_python(["run.py"], env, timeout=30)
     assert result.returncode == 3
     assert "PORT: must be 1-65535" in result.stderr
 
 
 def run_gunicorn(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """gunicorn with gunicorn.conf.py and only PATH plus `env`: what it says on a bad start."""
-    return subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *args],
-        cwd=ROOT,
-        env={"PATH": os.environ["PATH"], **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_python(["-m", "gunicorn", "-c", "gunicorn.conf.py", *args], env, timeout=60)
 
 
 def test_gunicorn_refuses_production_without_secret_key_or_host_names() -> None:

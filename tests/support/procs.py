@@ -7,6 +7,7 @@ import os
 import shlex
 import signal
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -46,6 +47,15 @@ def run(
             f"--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}"
         )
     return result
+
+
+def run_python(
+    args: Sequence[str], env: Mapping[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`python ARGS` from the repository root with only PATH and `env` set (what a person with
+    a bare environment sees); never raises on a failure, which is what such a test looks at."""
+    return run([sys.executable, *args], env={"PATH": os.environ["PATH"], **env}, timeout=timeout,
+               check=False)  # fmt: skip
 
 
 def stop(process: subprocess.Popen, timeout: float = 10) -> None:

@@ -8,27 +8,20 @@ from __future__ import annotations
 import os
 import runpy
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from app.migrate import EXIT_CONFIG, EXIT_DATABASE, EXIT_REDIS
 from tests.support.ports import free_port
+from tests.support.procs import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
-    """A command from the repository root with only PATH and `env` set."""
-    return subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        env={"PATH": os.environ["PATH"], **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    """`python ARGS` from the repository root with only PATH and `env` set."""
+    return run_python(args, env)
 
 
 def nobody_listens() -> int:
