@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -19,11 +18,11 @@ from typing import Any
 import pytest
 import redis
 
-from stack.config import REPO_ROOT
 from stack.state import State
 from tests.support import pg
 from tests.support.apt import ensure_debian_packages
 from tests.support.need import need
+from tests.support.procs import run
 from tests.support.services import (
     ADMIN_DATABASE_URL,
     SYSTEM_REDIS_URL,
@@ -117,18 +116,9 @@ def tls_stack(
     common = [sys.executable, "-m", "stack", "--state-dir", str(state_dir)]
     up = [*common, "up", "-n", "2", "--port", "0", "--https-port", "0"]
     try:
-        started = subprocess.run(
-            [*up, "--tls-dir", str(state_dir / "tls")],
-            cwd=REPO_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert started.returncode == 0, started.stderr
+        started = run([*up, "--tls-dir", str(state_dir / "tls")], env=env, timeout=300)
         state = State.load(state_dir)
         assert state is not None
         yield state, started.stdout
     finally:
-        subprocess.run([*common, "down"], cwd=REPO_ROOT, env=env, timeout=120, check=False)
+        run([*common, "down"], env=env, timeout=120, check=False)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +33,7 @@ from tests.support.previous_release import (
     newest_migration,
     unpack,
 )
+from tests.support.procs import run
 from tests.support.services import scratch_database
 
 EXPECTED = {"redirect": {302}, "api-read": {200}, "write": {201}}
@@ -47,17 +47,8 @@ def database() -> Iterator[str]:
 
 
 def _stack_cli(code_dir: Path, env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "stack", *args],
-        cwd=code_dir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, f"stack {args} in {code_dir}:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
+    """`python -m stack ARGS` of the release in `code_dir`; what it printed."""
+    return run([sys.executable, "-m", "stack", *args], env=env, cwd=code_dir).stdout
 
 
 def _writer(base_url: str):  # type: ignore[no-untyped-def]
