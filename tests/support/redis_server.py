@@ -12,10 +12,11 @@ from pathlib import Path
 import redis
 
 from tests.support.apt import ensure_debian_packages
+from tests.support.lifecycle import StartStop
 from tests.support.ports import free_port
 
 
-class RedisServer:
+class RedisServer(StartStop):
     """One redis-server on a fixed loopback port, so a restart comes back at the same address.
 
     `data_dir`: keep its snapshot there (written only by an explicit SAVE), and load it at
@@ -58,13 +59,6 @@ class RedisServer:
             except redis.ConnectionError:
                 time.sleep(0.05)
         raise RuntimeError("private redis-server did not start")
-
-    def __enter__(self) -> RedisServer:
-        self.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
 
     def stop(self) -> None:
         """SIGKILL: a crash, nothing saved."""

@@ -17,10 +17,11 @@ import socket
 import threading
 import time
 
+from tests.support.lifecycle import StartStop
 from tests.support.ports import free_port
 
 
-class TcpProxy:
+class TcpProxy(StartStop):
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.port = free_port()
@@ -38,13 +39,6 @@ class TcpProxy:
         listener.listen(64)
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def __enter__(self) -> TcpProxy:
-        self.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
 
     def stop(self) -> None:
         """Refuse new connections and reset the open ones, as a dead server would (lifts a cut)."""
