@@ -59,6 +59,17 @@ def _err(result) -> str:
     return " ".join(result.stderr.split())
 
 
+@pytest.fixture
+def deploy_faked(run_deploy, fake_terraform):
+    """run_deploy with the recording stand-in as the terraform binary, in its environment."""
+
+    def run(*args: str, env: dict[str, str] | None = None):
+        env = {**fake_terraform.env, **(env or {})}
+        return run_deploy("--terraform-bin", str(fake_terraform.path), *args, env=env)
+
+    return run
+
+
 # ------------------------------------------------------------------ terraform errors
 def test_missing_terraform_binary(run_deploy, var_file: Path) -> None:
     result = run_deploy(
@@ -84,21 +95,19 @@ def test_missing_terraform_binary(run_deploy, var_file: Path) -> None:
     ],
 )
 def test_bad_var_file_is_refused_before_terraform_runs(
-    run_deploy, fake_terraform, tmp_path: Path, name: str, content: str | bytes | None, message: str
+    deploy_faked,
+    fake_terraform,
+    tmp_path: Path,
+    name: str,
+    content: str | bytes | None,
+    message: str,
 ) -> None:
     path = tmp_path / name
     if isinstance(content, bytes):
         path.write_bytes(content)
     elif content is not None:
         path.write_text(content)
-    result = run_deploy(
-        "--terraform-bin",
-        str(fake_terraform.path),
-        "--var-file",
-        str(path),
-        "plan",
-        env=fake_terraform.env,
-    )
+    result = deploy_faked("--var-file", str(path), "plan")
     assert result.returncode == 4, result.stderr
     assert message in _err(result)
     assert fake_terraform.calls() == []
@@ -175,17 +184,10 @@ def test_failed_apply_reports_terraform_errors(
 
 
 def test_failed_apply_stops_before_the_inventory(
-    run_deploy, fake_terraform, var_file: Path, tmp_path: Path
+    deploy_faked, fake_terraform, var_file: Path, tmp_path: Path
 ) -> None:
     fake_terraform.fail_on("apply", "creating EC2 Instance: InsufficientInstanceCapacity")
-    result = run_deploy(
-        "--terraform-bin",
-        str(fake_terraform.path),
-        "--var-file",
-        str(var_file),
-        "up",
-        env=fake_terraform.env,
-    )
+    result = deploy_faked("--var-file", str(var_file), "up")
     assert result.returncode == 5
     assert "InsufficientInstanceCapacity" in _err(result)
     # (output: which tier is deployed, kept when neither --scaling nor the var file says)
@@ -194,42 +196,36 @@ def test_failed_apply_stops_before_the_inventory(
 
 
 # ------------------------------------------------------------------ outputs and inventory
-def test_inventory_before_any_apply(run_deploy, fake_terraform) -> None:
+def test_inventory_before_any_apply(deploy_faked, fake_terraform) -> None:
     fake_terraform.outputs({})
-    result = run_deploy(
-        "--terraform-bin", str(fake_terraform.path), "inventory", env=fake_terraform.env
-    )
+    result = deploy_faked("inventory")
     assert result.returncode == 6
     assert "nothing is deployed yet" in _err(result)
 
 
-def test_inventory_with_an_output_missing(run_deploy, fake_terraform) -> None:
+def test_inventory_with_an_output_missing(deploy_faked, fake_terraform) -> None:
     outputs = sample_outputs()
     del outputs["app_hosts"], outputs["bastion_public_ip"]
     fake_terraform.outputs(outputs)
-    result = run_deploy(
-        "--terraform-bin", str(fake_terraform.path), "inventory", env=fake_terraform.env
-    )
+    result = deploy_faked("inventory")
     assert result.returncode == 6
     assert "Terraform outputs missing: bastion_public_ip, app_hosts" in _err(result)
 
 
-def _inventory(run_deploy, fake_terraform, tmp_path: Path, outputs: dict, *extra: str) -> dict:
+def _inventory(deploy_faked, fake_terraform, tmp_path: Path, outputs: dict, *extra: str) -> dict:
     fake_terraform.outputs(outputs)
-    result = run_deploy(
-        "--terraform-bin", str(fake_terraform.path), *extra, "inventory", env=fake_terraform.env
-    )
+    result = deploy_faked(*extra, "inventory")
     assert result.returncode == 0, result.stderr
     path = tmp_path / "inventory.yml"
     assert path.stat().st_mode & 0o077 == 0  # names every host: owner-only
     return yaml.safe_load(path.read_text())
 
 
-def test_inventory_for_everything_on_ec2(run_deploy, fake_terraform, tmp_path: Path) -> None:
+def test_inventory_for_everything_on_ec2(deploy_faked, fake_terraform, tmp_path: Path) -> None:
     outputs = sample_outputs("ec2", "ec2")
     key = str(tmp_path / "id_ed25519")
     Path(key).write_text("a private key\n")
-    inventory = _inventory(run_deploy, fake_terraform, tmp_path, outputs, "--ssh-key", key)
+    inventory = _inventory(deploy_faked, fake_terraform, tmp_path, outputs, "--ssh-key", key)
     groups = inventory["all"]["children"]
     assert set(groups) == {"lb", "app", "db", "cache"}
     assert groups["app"]["hosts"] == {
@@ -256,10 +252,10 @@ def test_inventory_for_everything_on_ec2(run_deploy, fake_terraform, tmp_path: P
 
 
 def test_inventory_for_managed_database_and_cache(
-    run_deploy, fake_terraform, tmp_path: Path
+    deploy_faked, fake_terraform, tmp_path: Path
 ) -> None:
     outputs = sample_outputs("managed", "managed")
-    inventory = _inventory(run_deploy, fake_terraform, tmp_path, outputs)
+    inventory = _inventory(deploy_faked, fake_terraform, tmp_path, outputs)
     groups = inventory["all"]["children"]
     assert groups["db"]["hosts"] == {}
     assert groups["cache"]["hosts"] == {}
@@ -274,7 +270,7 @@ def test_inventory_for_managed_database_and_cache(
 
 
 def test_inventory_with_a_domain_asks_for_an_acme_certificate(
-    run_deploy, fake_terraform, tmp_path: Path
+    deploy_faked, fake_terraform, tmp_path: Path
 ) -> None:
     outputs = sample_outputs()
     outputs["public_url"] = "https://links.example.com"
@@ -283,7 +279,7 @@ def test_inventory_with_a_domain_asks_for_an_acme_certificate(
         "domain": "links.example.com",
         "acme_email": "ops@example.com",
     }
-    variables = _inventory(run_deploy, fake_terraform, tmp_path, outputs)["all"]["vars"]
+    variables = _inventory(deploy_faked, fake_terraform, tmp_path, outputs)["all"]["vars"]
     assert variables["flaskmt_domain"] == "links.example.com"
     assert variables["nginx_tls_mode"] == "acme"
     assert variables["nginx_acme_email"] == "ops@example.com"
@@ -291,47 +287,34 @@ def test_inventory_with_a_domain_asks_for_an_acme_certificate(
 
 
 def test_inventory_without_a_domain_keeps_the_role_default(
-    run_deploy, fake_terraform, tmp_path: Path
+    deploy_faked, fake_terraform, tmp_path: Path
 ) -> None:
-    variables = _inventory(run_deploy, fake_terraform, tmp_path, sample_outputs())["all"]["vars"]
+    variables = _inventory(deploy_faked, fake_terraform, tmp_path, sample_outputs())["all"]["vars"]
     assert "nginx_tls_mode" not in variables  # self_signed from the project CA
     assert "flaskmt_domain" not in variables
 
 
-def test_inventory_with_a_missing_ssh_key(run_deploy, fake_terraform, tmp_path: Path) -> None:
+def test_inventory_with_a_missing_ssh_key(deploy_faked, fake_terraform, tmp_path: Path) -> None:
     fake_terraform.outputs(sample_outputs())
     missing = tmp_path / "nope" / "id_ed25519"
-    result = run_deploy(
-        "--terraform-bin", str(fake_terraform.path), "--ssh-key", str(missing), "inventory",
-        env=fake_terraform.env,
-    )  # fmt: skip
+    result = deploy_faked("--ssh-key", str(missing), "inventory")
     assert result.returncode == 1
     assert f"SSH key {missing} does not exist" in _err(result)
     assert fake_terraform.calls() == []
 
 
-def test_inventory_with_ec2_mode_but_no_host(run_deploy, fake_terraform) -> None:
+def test_inventory_with_ec2_mode_but_no_host(deploy_faked, fake_terraform) -> None:
     outputs = sample_outputs("ec2", "ec2")
     outputs["cache_hosts"] = {}
     fake_terraform.outputs(outputs)
-    result = run_deploy(
-        "--terraform-bin", str(fake_terraform.path), "inventory", env=fake_terraform.env
-    )
+    result = deploy_faked("inventory")
     assert result.returncode == 6
     assert "cache mode is ec2 but Terraform outputs list no cache host" in _err(result)
 
 
 # ------------------------------------------------------------------ destroy
-def test_down_passes_auto_approve_never_force(run_deploy, fake_terraform, var_file: Path) -> None:
-    result = run_deploy(
-        "--terraform-bin",
-        str(fake_terraform.path),
-        "--var-file",
-        str(var_file),
-        "down",
-        "--yes",
-        env=fake_terraform.env,
-    )
+def test_down_passes_auto_approve_never_force(deploy_faked, fake_terraform, var_file: Path) -> None:
+    result = deploy_faked("--var-file", str(var_file), "down", "--yes")
     assert result.returncode == 0, result.stderr
     (destroy,) = [call for call in fake_terraform.calls() if call[0] == "destroy"]
     assert "-auto-approve" in destroy
@@ -339,15 +322,8 @@ def test_down_passes_auto_approve_never_force(run_deploy, fake_terraform, var_fi
     assert f"-var-file={var_file.resolve()}" in destroy
 
 
-def test_down_asks_first(run_deploy, fake_terraform, var_file: Path, deploy_python: Path) -> None:
-    result = run_deploy(
-        "--terraform-bin",
-        str(fake_terraform.path),
-        "--var-file",
-        str(var_file),
-        "down",
-        env=fake_terraform.env,
-    )
+def test_down_asks_first(deploy_faked, fake_terraform, var_file: Path) -> None:
+    result = deploy_faked("--var-file", str(var_file), "down")
     # No terminal answers the question: nothing is destroyed.
     assert result.returncode == 1
     assert "nothing destroyed: answer 'yes' or pass --yes" in _err(result)
@@ -503,20 +479,21 @@ def test_smoke_refuses_a_missing_ca_file(run_deploy, tmp_path: Path) -> None:
     assert f"--ca-file {missing} does not exist" in _err(result)
 
 
-def test_smoke_fails_when_not_ready(run_deploy, stand_in_app) -> None:
+@pytest.mark.parametrize(
+    ("fault", "value", "message"),
+    [
+        ("ready", False, "/readyz never answered 200 (last: HTTP 503"),
+        ("wrong_redirect", True, "expected 302 to https://example.com/smoke/"),
+    ],
+)
+def test_smoke_fails_on_an_app_at_fault(
+    run_deploy, stand_in_app, fault: str, value: bool, message: str
+) -> None:
     url, app = stand_in_app
-    app.ready = False
+    setattr(app, fault, value)
     result = run_deploy("smoke", "--url", url, "--attempts", "1")
     assert result.returncode == 8
-    assert "/readyz never answered 200 (last: HTTP 503" in _err(result)
-
-
-def test_smoke_fails_on_a_wrong_redirect(run_deploy, stand_in_app) -> None:
-    url, app = stand_in_app
-    app.wrong_redirect = True
-    result = run_deploy("smoke", "--url", url, "--attempts", "1")
-    assert result.returncode == 8
-    assert "expected 302 to https://example.com/smoke/" in _err(result)
+    assert message in _err(result)
 
 
 @pytest.mark.parametrize("attempts", ["0", "-3", "many"])
@@ -594,22 +571,6 @@ def test_ansible_playbook_option_names_the_binary(run_deploy) -> None:
     assert "'/nonexistent/ansible-playbook' not found" in _err(result)
 
 
-def test_down_explains_rds_deletion_protection(run_deploy, fake_terraform, var_file: Path) -> None:
-    fake_terraform.fail_on(
-        "destroy",
-        "deleting RDS DB Instance (t-postgres): InvalidParameterCombination: Cannot delete "
-        "protected DB Instance, please disable deletion protection and try again.",
-    )
-    result = run_deploy(
-        "down", "--yes", "--terraform-bin", str(fake_terraform.path), "--var-file", str(var_file),
-        env=fake_terraform.env,
-    )  # fmt: skip
-    assert result.returncode == 5
-    message = _err(result)
-    assert "Set db_deletion_protection = false" in message
-    assert str(var_file) in message
-
-
 # ------------------------------------------------------------------ release (asg mode)
 # Against moto's emulated S3, SSM and KMS, with a stand-in for the instance refresh calls moto
 # lacks (tests/support/refresh_api.py); terraform is the recording stand-in, its outputs naming
@@ -656,24 +617,23 @@ def asg_outputs(target: dict[str, str], public_url: str = "https://links.example
     return outputs
 
 
-def _release(run_deploy, fake_terraform, endpoint: str, api: RefreshApi, *args: str):
+def _release(deploy_faked, endpoint: str, api: RefreshApi, *args: str):
     env = {
-        **fake_terraform.env,
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ENDPOINT_URL_AUTO_SCALING": api.url,
         "AWS_MAX_ATTEMPTS": "1",
     }
-    return run_deploy("--terraform-bin", str(fake_terraform.path), "release", *args, env=env)
+    return deploy_faked("release", *args, env=env)
 
 
 def test_release_publishes_points_refreshes_and_smoke_tests(
-    run_deploy, fake_terraform, aws_endpoint: str, api: RefreshApi, target: dict, stand_in_app
+    deploy_faked, fake_terraform, aws_endpoint: str, api: RefreshApi, target: dict, stand_in_app
 ) -> None:
     url, app = stand_in_app
     fake_terraform.outputs(asg_outputs(target, public_url=url))
     # Successful at the first look (tests/unit/test_deploy_waits.py follows a longer refresh).
     api.script = [("Successful", "")]
-    result = _release(run_deploy, fake_terraform, aws_endpoint, api, "--timeout", "60")
+    result = _release(deploy_faked, aws_endpoint, api, "--timeout", "60")
     assert result.returncode == 0, result.stderr
     report, _ = json.JSONDecoder().raw_decode(result.stdout)  # the smoke test's report follows
     release = report["release"]
@@ -703,7 +663,7 @@ def test_release_publishes_points_refreshes_and_smoke_tests(
     assert len(app.links) == 1
 
     # The same tree again is the same artifact: the pointer stays, nothing new is uploaded.
-    again = _release(run_deploy, fake_terraform, aws_endpoint, api, "--no-smoke")
+    again = _release(deploy_faked, aws_endpoint, api, "--no-smoke")
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["release"] == release
     assert len(aws.aws_query(aws_endpoint, "release-state", target["bucket"], target["prefix"])[
@@ -721,41 +681,41 @@ def test_release_publishes_points_refreshes_and_smoke_tests(
     ],
 )
 def test_release_reports_a_refresh_that_did_not_succeed(
-    run_deploy, fake_terraform, aws_endpoint: str, api: RefreshApi, target: dict, script, message
+    deploy_faked, fake_terraform, aws_endpoint: str, api: RefreshApi, target: dict, script, message
 ) -> None:
     fake_terraform.outputs(asg_outputs(target))
     api.script = script
-    result = _release(run_deploy, fake_terraform, aws_endpoint, api)
+    result = _release(deploy_faked, aws_endpoint, api)
     assert result.returncode == 11, result.stderr
     assert f"instance refresh refresh-1 {message}" in _err(result)
     assert "smoke test" not in _err(result)
 
 
 def test_release_gives_up_waiting_after_the_timeout(
-    run_deploy, fake_terraform, aws_endpoint: str, api: RefreshApi, target: dict
+    deploy_faked, fake_terraform, aws_endpoint: str, api: RefreshApi, target: dict
 ) -> None:
     fake_terraform.outputs(asg_outputs(target))
     api.script = [("InProgress", "Waiting for instances to warm up")]
-    result = _release(run_deploy, fake_terraform, aws_endpoint, api, "--timeout", "1")
+    result = _release(deploy_faked, aws_endpoint, api, "--timeout", "1")
     assert result.returncode == 11, result.stderr
     assert "instance refresh refresh-1 still InProgress (50% done) after 1 s" in _err(result)
 
 
 def test_release_while_a_refresh_runs(
-    run_deploy, fake_terraform, aws_endpoint: str, api: RefreshApi, target: dict
+    deploy_faked, fake_terraform, aws_endpoint: str, api: RefreshApi, target: dict
 ) -> None:
     fake_terraform.outputs(asg_outputs(target))
     api.error = "InstanceRefreshInProgress"
-    result = _release(run_deploy, fake_terraform, aws_endpoint, api)
+    result = _release(deploy_faked, aws_endpoint, api)
     assert result.returncode == 11, result.stderr
     assert "an instance refresh of t-app is already running" in _err(result)
 
 
 def test_release_without_refresh_only_moves_the_pointer(
-    run_deploy, fake_terraform, aws_endpoint: str, api: RefreshApi, target: dict
+    deploy_faked, fake_terraform, aws_endpoint: str, api: RefreshApi, target: dict
 ) -> None:
     fake_terraform.outputs(asg_outputs(target))
-    result = _release(run_deploy, fake_terraform, aws_endpoint, api, "--no-refresh", "--no-smoke")
+    result = _release(deploy_faked, aws_endpoint, api, "--no-refresh", "--no-smoke")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["instance_refresh"] is None
@@ -765,71 +725,67 @@ def test_release_without_refresh_only_moves_the_pointer(
     assert "smoke test skipped (--no-smoke)" in _err(result)
 
 
-def test_release_of_a_fixed_tier(run_deploy, fake_terraform, aws_endpoint: str, api) -> None:
-    fake_terraform.outputs({**sample_outputs(), "region": aws.REGION, "app_scaling": None})
-    result = _release(run_deploy, fake_terraform, aws_endpoint, api)
-    assert result.returncode == 6, result.stderr
-    assert "not an Auto Scaling group" in _err(result)
-    assert "ansible/release.yml" in _err(result)
-
-
-def test_release_with_outputs_of_an_older_module(
-    run_deploy, fake_terraform, aws_endpoint: str, api: RefreshApi, target: dict
+@pytest.mark.parametrize(
+    ("change", "messages"),
+    [
+        pytest.param(
+            lambda outputs: outputs.update(app_scaling=None),
+            ["not an Auto Scaling group", "ansible/release.yml"],
+            id="a-fixed-tier",
+        ),
+        pytest.param(
+            lambda outputs: outputs["app_scaling"].pop("target_group_arn"),
+            ["Terraform outputs missing: app_scaling.target_group_arn"],
+            id="outputs-of-an-older-module",
+        ),
+        pytest.param(
+            lambda outputs: outputs["app_scaling"].update(ssm_prefix="/nobody/app"),
+            ["SSM parameter /nobody/app/release does not exist"],
+            id="no-release-pointer",
+        ),
+    ],
+)
+def test_release_refuses_outputs_it_cannot_use(
+    deploy_faked, fake_terraform, aws_endpoint: str, api: RefreshApi, target: dict, change, messages
 ) -> None:
     outputs = asg_outputs(target)
-    del outputs["app_scaling"]["target_group_arn"]
+    change(outputs)
     fake_terraform.outputs(outputs)
-    result = _release(run_deploy, fake_terraform, aws_endpoint, api)
+    result = _release(deploy_faked, aws_endpoint, api)
     assert result.returncode == 6, result.stderr
-    assert "Terraform outputs missing: app_scaling.target_group_arn" in _err(result)
+    for message in messages:
+        assert message in _err(result)
 
 
 def test_release_when_aws_is_unreachable(
-    run_deploy, fake_terraform, api: RefreshApi, target: dict
+    deploy_faked, fake_terraform, api: RefreshApi, target: dict
 ) -> None:
     fake_terraform.outputs(asg_outputs(target))
-    result = _release(run_deploy, fake_terraform, "http://127.0.0.1:9", api)
+    result = _release(deploy_faked, "http://127.0.0.1:9", api)
     assert result.returncode == 10, result.stderr
     assert "AWS ssm describe_parameters failed: Could not connect" in _err(result)
     assert "127.0.0.1:9" in _err(result)
 
 
-def test_release_without_a_pointer(
-    run_deploy, fake_terraform, aws_endpoint: str, api: RefreshApi, target: dict
-) -> None:
-    outputs = asg_outputs(target)
-    outputs["app_scaling"]["ssm_prefix"] = "/nobody/app"
-    fake_terraform.outputs(outputs)
-    result = _release(run_deploy, fake_terraform, aws_endpoint, api)
-    assert result.returncode == 6, result.stderr
-    assert "SSM parameter /nobody/app/release does not exist" in _err(result)
-
-
 # ------------------------------------------------------------------ up and down, asg mode
 def test_up_refuses_a_scaling_mode_the_var_file_contradicts(
-    run_deploy, fake_terraform, tmp_path: Path
+    deploy_faked, fake_terraform, tmp_path: Path
 ) -> None:
     var_file = aws.write_var_file(
         tmp_path / "fixed.tfvars.json", {"admin_cidrs": ["198.51.100.7/32"], "app_scaling": "fixed"}
     )
-    result = run_deploy(
-        "--terraform-bin", str(fake_terraform.path), "--var-file", str(var_file),
-        "up", "--scaling", "asg", env=fake_terraform.env,
-    )  # fmt: skip
+    result = deploy_faked("--var-file", str(var_file), "up", "--scaling", "asg")
     assert result.returncode == 4, result.stderr
     assert f'--scaling asg contradicts app_scaling = "fixed" in {var_file}' in _err(result)
     assert fake_terraform.calls() == []
 
 
 def test_up_keeps_a_deployed_auto_scaling_group(
-    run_deploy, fake_terraform, var_file: Path, target: dict
+    deploy_faked, fake_terraform, var_file: Path, target: dict
 ) -> None:
     # The var file says nothing of app_scaling; the state says asg: `up` must not switch to fixed.
     fake_terraform.outputs(asg_outputs(target))
-    result = run_deploy(
-        "--terraform-bin", str(fake_terraform.path), "--var-file", str(var_file),
-        "up", "--no-provision", env=fake_terraform.env,
-    )  # fmt: skip
+    result = deploy_faked("--var-file", str(var_file), "up", "--no-provision")
     assert 'keeping app_scaling = "asg", the deployed tier' in _err(result)
     [apply] = [call for call in fake_terraform.calls() if call[0] == "apply"]
     var_files = [arg.split("=", 1)[1] for arg in apply if arg.startswith("-var-file=")]
@@ -843,32 +799,43 @@ def test_up_keeps_a_deployed_auto_scaling_group(
 
 
 def test_up_asg_without_provisioning_is_refused_before_terraform(
-    run_deploy, fake_terraform, var_file: Path
+    deploy_faked, fake_terraform, var_file: Path
 ) -> None:
-    result = run_deploy(
-        "--terraform-bin", str(fake_terraform.path), "--var-file", str(var_file),
-        "up", "--scaling", "asg", "--no-provision", env=fake_terraform.env,
-    )  # fmt: skip
+    result = deploy_faked("--var-file", str(var_file), "up", "--scaling", "asg", "--no-provision")
     assert result.returncode == 1
     assert "--no-provision is for the fixed tier" in _err(result)
     assert fake_terraform.calls() == []
 
 
-def test_down_explains_alb_protection_and_a_full_bucket(
-    run_deploy, fake_terraform, var_file: Path
+@pytest.mark.parametrize(
+    ("failure", "hints", "not_hinted"),
+    [
+        pytest.param(
+            "deleting RDS DB Instance (t-postgres): InvalidParameterCombination: Cannot delete "
+            "protected DB Instance, please disable deletion protection and try again.",
+            ["Set db_deletion_protection = false"],
+            ["alb_deletion_protection", "release_bucket_force_destroy"],
+            id="rds-deletion-protection",
+        ),
+        pytest.param(
+            "deleting ELBv2 Load Balancer (arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/"
+            "app/t-alb/1): OperationNotPermitted: Load balancer 'arn' cannot be deleted because "
+            "deletion protection is enabled; deleting S3 Bucket (t-releases-1): BucketNotEmpty",
+            ["Set alb_deletion_protection = false", "Set release_bucket_force_destroy = true"],
+            ["db_deletion_protection"],
+            id="alb-protection-and-a-full-bucket",
+        ),
+    ],
+)
+def test_down_explains_what_protects_a_resource(
+    deploy_faked, fake_terraform, var_file: Path, failure: str, hints: list, not_hinted: list
 ) -> None:
-    fake_terraform.fail_on(
-        "destroy",
-        "deleting ELBv2 Load Balancer (arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/"
-        "app/t-alb/1): OperationNotPermitted: Load balancer 'arn' cannot be deleted because "
-        "deletion protection is enabled; deleting S3 Bucket (t-releases-1): BucketNotEmpty",
-    )
-    result = run_deploy(
-        "down", "--yes", "--terraform-bin", str(fake_terraform.path), "--var-file", str(var_file),
-        env=fake_terraform.env,
-    )  # fmt: skip
+    fake_terraform.fail_on("destroy", failure)
+    result = deploy_faked("down", "--yes", "--var-file", str(var_file))
     assert result.returncode == 5
     message = _err(result)
-    assert "Set alb_deletion_protection = false" in message
-    assert "Set release_bucket_force_destroy = true" in message
-    assert "db_deletion_protection" not in message
+    for hint in hints:
+        assert hint in message
+    for other in not_hinted:
+        assert other not in message
+    assert str(var_file) in message
