@@ -26,12 +26,18 @@ def post_link(client: FlaskClient) -> int:
     return client.post("/api/links", json={"url": "https://example.com/"}).status_code
 
 
+def spent(app: Flask, address: str) -> FlaskClient:
+    """A client at `address` that has just created as many links as LIMITED allows."""
+    client = from_address(app, address)
+    assert [post_link(client) for _ in range(3)] == [201, 201, 201]
+    return client
+
+
 def test_creation_is_limited_per_client_with_429_json_and_retry_after(
     make_app: Callable[..., Flask],
 ) -> None:
     app = make_app(**LIMITED)
-    client = from_address(app, "203.0.113.7")
-    assert [post_link(client) for _ in range(3)] == [201, 201, 201]
+    client = spent(app, "203.0.113.7")
     refused = client.post("/api/links", json={"url": "https://example.com/"})
     assert refused.status_code == 429
     assert refused.get_json()["error"]["code"] == "rate_limited"
@@ -44,9 +50,7 @@ def test_creation_is_limited_per_client_with_429_json_and_retry_after(
 def test_the_form_and_the_api_share_one_allowance_and_browsers_get_a_page(
     make_app: Callable[..., Flask],
 ) -> None:
-    app = make_app(**LIMITED)
-    client = from_address(app, "203.0.113.9")
-    assert [post_link(client) for _ in range(3)] == [201, 201, 201]
+    client = spent(make_app(**LIMITED), "203.0.113.9")
     token = csrf_token(client.get("/").get_data(as_text=True))
     page = client.post(
         "/",
