@@ -678,6 +678,11 @@ def test_release_publishes_points_refreshes_and_smoke_tests(
         ([("Failed", "instance i-1 failed its health check")], "ended Failed: instance i-1"),
         ([("Cancelled", "")], "ended Cancelled: no reason given"),
         ([("RollbackSuccessful", "alarm fired")], "ended RollbackSuccessful: alarm fired"),
+        # Still going after --timeout: the CLI gives up waiting.
+        (
+            [("InProgress", "Waiting for instances to warm up")],
+            "still InProgress (50% done) after 1 s",
+        ),
     ],
 )
 def test_release_reports_a_refresh_that_did_not_succeed(
@@ -685,20 +690,10 @@ def test_release_reports_a_refresh_that_did_not_succeed(
 ) -> None:
     fake_terraform.outputs(asg_outputs(target))
     api.script = script
-    result = _release(deploy_faked, aws_endpoint, api)
+    result = _release(deploy_faked, aws_endpoint, api, "--timeout", "1")
     assert result.returncode == 11, result.stderr
     assert f"instance refresh refresh-1 {message}" in _err(result)
     assert "smoke test" not in _err(result)
-
-
-def test_release_gives_up_waiting_after_the_timeout(
-    deploy_faked, fake_terraform, aws_endpoint: str, api: RefreshApi, target: dict
-) -> None:
-    fake_terraform.outputs(asg_outputs(target))
-    api.script = [("InProgress", "Waiting for instances to warm up")]
-    result = _release(deploy_faked, aws_endpoint, api, "--timeout", "1")
-    assert result.returncode == 11, result.stderr
-    assert "instance refresh refresh-1 still InProgress (50% done) after 1 s" in _err(result)
 
 
 def test_release_while_a_refresh_runs(
