@@ -118,25 +118,27 @@ def terraform_copy(tmp_path: Path) -> Path:
     return aws.copy_module(aws.TERRAFORM_SRC, tmp_path / "terraform")
 
 
-def test_var_file_that_terraform_cannot_parse(
-    run_deploy, terraform_copy: Path, tmp_path: Path
-) -> None:
+@pytest.fixture
+def deploy_on_copy(run_deploy, terraform_copy: Path):
+    """run_deploy with the real terraform on `terraform_copy`, providers from the local mirror."""
+
+    def run(*args: str):
+        env = {"TF_PLUGIN_DIR": str(aws.plugin_dir())}
+        return run_deploy("--terraform-dir", str(terraform_copy), *args, env=env)
+
+    return run
+
+
+def test_var_file_that_terraform_cannot_parse(deploy_on_copy, tmp_path: Path) -> None:
     bad = tmp_path / "broken.tfvars"
     bad.write_text('admin_cidrs = ["198.51.100.7/32"\nssh_public_key = \n')
-    result = run_deploy(
-        "--terraform-dir",
-        str(terraform_copy),
-        "--var-file",
-        str(bad),
-        "plan",
-        env={"TF_PLUGIN_DIR": str(aws.plugin_dir())},
-    )
+    result = deploy_on_copy("--var-file", str(bad), "plan")
     assert result.returncode == 4, result.stderr
     assert f"terraform plan rejected var file {bad}" in _err(result)
 
 
 def test_var_file_with_a_value_terraform_refuses(
-    run_deploy, terraform_copy: Path, tmp_path: Path
+    deploy_on_copy, terraform_copy: Path, tmp_path: Path
 ) -> None:
     # Every endpoint on a closed loopback port: nothing may leave this machine.
     aws.write_override(terraform_copy, "http://127.0.0.1:9", max_retries=1)
@@ -144,15 +146,7 @@ def test_var_file_with_a_value_terraform_refuses(
         tmp_path / "open.tfvars.json",
         {"admin_cidrs": ["0.0.0.0/0"], "ssh_public_key": aws.ssh_public_key(tmp_path)},
     )
-    result = run_deploy(
-        "--terraform-dir",
-        str(terraform_copy),
-        "--var-file",
-        str(bad),
-        "up",
-        "--no-provision",
-        env={"TF_PLUGIN_DIR": str(aws.plugin_dir())},
-    )
+    result = deploy_on_copy("--var-file", str(bad), "up", "--no-provision")
     assert result.returncode == 4, result.stderr
     assert f"terraform apply rejected var file {bad}" in _err(result)
     assert "never 0.0.0.0/0" in _err(result)
@@ -160,7 +154,7 @@ def test_var_file_with_a_value_terraform_refuses(
 
 
 def test_failed_apply_reports_terraform_errors(
-    run_deploy, terraform_copy: Path, tmp_path: Path
+    deploy_on_copy, terraform_copy: Path, tmp_path: Path
 ) -> None:
     # AWS unreachable (a closed loopback port, one retry): the apply itself fails.
     aws.write_override(terraform_copy, "http://127.0.0.1:9", max_retries=1)
@@ -168,15 +162,7 @@ def test_failed_apply_reports_terraform_errors(
         tmp_path / "good.tfvars.json",
         aws.emulator_vars(aws.ssh_public_key(tmp_path), "ami-12345678"),
     )
-    result = run_deploy(
-        "--terraform-dir",
-        str(terraform_copy),
-        "--var-file",
-        str(good),
-        "up",
-        "--no-provision",
-        env={"TF_PLUGIN_DIR": str(aws.plugin_dir())},
-    )
+    result = deploy_on_copy("--var-file", str(good), "up", "--no-provision")
     assert result.returncode == 5, result.stderr
     assert "terraform apply failed (exit 1)" in _err(result)
     assert "127.0.0.1:9" in _err(result)
