@@ -114,17 +114,16 @@ def test_bad_var_file_is_refused_before_terraform_runs(
 
 
 @pytest.fixture
-def terraform_copy(tmp_path: Path) -> Path:
-    return aws.copy_module(aws.TERRAFORM_SRC, tmp_path / "terraform")
-
-
-@pytest.fixture
-def deploy_on_copy(run_deploy, terraform_copy: Path):
-    """run_deploy with the real terraform on `terraform_copy`, providers from the local mirror."""
+def deploy_on_copy(run_deploy, tmp_path: Path):
+    """run_deploy with the real terraform on a copy of the root module, providers from the local
+    mirror, and every AWS endpoint on a closed loopback port: nothing may leave this machine
+    (an apply that gets that far fails, after one retry)."""
+    copy = aws.copy_module(aws.TERRAFORM_SRC, tmp_path / "terraform")
+    aws.write_override(copy, "http://127.0.0.1:9", max_retries=1)
 
     def run(*args: str):
         env = {"TF_PLUGIN_DIR": str(aws.plugin_dir())}
-        return run_deploy("--terraform-dir", str(terraform_copy), *args, env=env)
+        return run_deploy("--terraform-dir", str(copy), *args, env=env)
 
     return run
 
@@ -137,11 +136,7 @@ def test_var_file_that_terraform_cannot_parse(deploy_on_copy, tmp_path: Path) ->
     assert f"terraform plan rejected var file {bad}" in _err(result)
 
 
-def test_var_file_with_a_value_terraform_refuses(
-    deploy_on_copy, terraform_copy: Path, tmp_path: Path
-) -> None:
-    # Every endpoint on a closed loopback port: nothing may leave this machine.
-    aws.write_override(terraform_copy, "http://127.0.0.1:9", max_retries=1)
+def test_var_file_with_a_value_terraform_refuses(deploy_on_copy, tmp_path: Path) -> None:
     bad = aws.write_var_file(
         tmp_path / "open.tfvars.json",
         {"admin_cidrs": ["0.0.0.0/0"], "ssh_public_key": aws.ssh_public_key(tmp_path)},
@@ -153,11 +148,8 @@ def test_var_file_with_a_value_terraform_refuses(
     assert not (tmp_path / "inventory.yml").exists()
 
 
-def test_failed_apply_reports_terraform_errors(
-    deploy_on_copy, terraform_copy: Path, tmp_path: Path
-) -> None:
-    # AWS unreachable (a closed loopback port, one retry): the apply itself fails.
-    aws.write_override(terraform_copy, "http://127.0.0.1:9", max_retries=1)
+def test_failed_apply_reports_terraform_errors(deploy_on_copy, tmp_path: Path) -> None:
+    # AWS unreachable (deploy_on_copy's closed port): the apply itself fails.
     good = aws.write_var_file(
         tmp_path / "good.tfvars.json",
         aws.emulator_vars(aws.ssh_public_key(tmp_path), "ami-12345678"),
