@@ -85,7 +85,7 @@ variable "acme_email" {
 }
 
 variable "route53_zone_id" {
-  description = "Fixed tier: Route 53 hosted zone holding domain; when set, Terraform creates domain's A record pointing at the load balancers. Null: you create the record yourself (see the dns_records output). The asg mode takes asg_route53_zone_id instead."
+  description = "Route 53 hosted zone holding domain; when set, Terraform creates domain's record: an A record to the load balancers (fixed tier), or an alias to the ALB that also validates its ACM certificate (asg). Null: you create the record yourself (see the dns_records output)."
   type        = string
   default     = null
 
@@ -344,8 +344,8 @@ variable "app_scaling" {
   }
 
   validation {
-    condition     = var.app_scaling != "asg" || (var.domain != "" && (var.asg_route53_zone_id != null || var.asg_certificate_arn != null))
-    error_message = "app_scaling = \"asg\" serves HTTPS on the ALB with a certificate for domain: set domain, and asg_route53_zone_id (a DNS-validated certificate) or asg_certificate_arn."
+    condition     = var.app_scaling != "asg" || (var.domain != "" && (var.route53_zone_id != null || var.asg_certificate_arn != null))
+    error_message = "app_scaling = \"asg\" serves HTTPS on the ALB with a certificate for domain: set domain, and route53_zone_id (a DNS-validated certificate) or asg_certificate_arn."
   }
 
   # Instances come and go: the database must outlive them (RDS), not live on one of them.
@@ -354,20 +354,20 @@ variable "app_scaling" {
     error_message = "app_scaling = \"asg\" needs database_mode = \"managed\" (RDS)."
   }
 
+  # The instances set themselves up at boot; no Ansible run over SSH would configure a Redis host.
+  validation {
+    condition     = var.app_scaling != "asg" || var.cache_mode == "managed"
+    error_message = "app_scaling = \"asg\" needs cache_mode = \"managed\" (ElastiCache): nothing configures a Redis host on EC2 in this mode."
+  }
+
   validation {
     condition     = var.app_scaling != "asg" || (var.asg_min_size <= var.asg_desired_capacity && var.asg_desired_capacity <= var.asg_max_size && var.asg_min_size >= 1 && var.asg_max_size <= 50)
     error_message = "Auto Scaling sizes must satisfy 1 <= asg_min_size <= asg_desired_capacity <= asg_max_size <= 50."
   }
 }
 
-variable "asg_route53_zone_id" {
-  description = "Route 53 zone of domain: a DNS-validated ACM certificate is requested for the ALB. Null: give asg_certificate_arn."
-  type        = string
-  default     = null
-}
-
 variable "asg_certificate_arn" {
-  description = "ACM certificate (issued or imported) for domain when there is no asg_route53_zone_id."
+  description = "ACM certificate (issued or imported) for domain when there is no route53_zone_id."
   type        = string
   default     = null
 
