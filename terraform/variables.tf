@@ -34,8 +34,8 @@ variable "vpc_cidr" {
   default     = "10.20.0.0/16"
 
   validation {
-    condition     = can(cidrhost(var.vpc_cidr, 0))
-    error_message = "vpc_cidr must be an IPv4 CIDR block such as 10.20.0.0/16."
+    condition     = can(regex("^([0-9]{1,3}\\.){3}[0-9]{1,3}/(1[6-9]|2[0-4])$", var.vpc_cidr)) && can(cidrhost(var.vpc_cidr, 0))
+    error_message = "vpc_cidr must be an IPv4 CIDR block between /16 and /24 (AWS limits), such as 10.20.0.0/16."
   }
 }
 
@@ -46,7 +46,7 @@ variable "az_count" {
 
   validation {
     condition     = var.az_count >= 2 && var.az_count <= 4
-    error_message = "az_count must be between 2 and 4."
+    error_message = "az_count must be 2, 3 or 4: RDS subnet groups need two AZs and tiers leave room for four."
   }
 }
 
@@ -102,7 +102,7 @@ variable "admin_cidrs" {
 
   validation {
     condition     = length(var.admin_cidrs) > 0 && alltrue([for c in var.admin_cidrs : can(cidrhost(c, 0)) && c != "0.0.0.0/0"])
-    error_message = "admin_cidrs must list at least one IPv4 CIDR, and never 0.0.0.0/0."
+    error_message = "admin_cidrs must list at least one IPv4 CIDR, and never 0.0.0.0/0 (SSH open to the world)."
   }
 }
 
@@ -145,7 +145,7 @@ variable "app_port" {
 
   validation {
     condition     = var.app_port >= 1024 && var.app_port <= 65535
-    error_message = "app_port must be between 1024 and 65535."
+    error_message = "app_port must be an unprivileged port (1024-65535): gunicorn does not run as root."
   }
 }
 

@@ -86,6 +86,8 @@ REFUSED = {  # run name: (the one setting it changes, what the error must say)
     "redis_on_ec2": ('cache_mode = "ec2"', 'needs cache_mode = "managed" (ElastiCache)'),
     "sizes": ("asg_desired_capacity = 9", "asg_min_size <= asg_desired_capacity <= asg_max_size"),
     "unknown_tier": ('app_scaling = "elastic"', 'app_scaling must be "fixed" or "asg"'),
+    # Checked by the root alone (the network module has no other caller).
+    "small_vpc": ('vpc_cidr = "10.20.0.0/28"', "vpc_cidr must be an IPv4 CIDR block between /16"),
 }
 
 
