@@ -68,12 +68,6 @@ locals {
     cache   = { count = local.cache_on_ec2 ? 1 : 0, type = var.cache_host_instance_type, subnets = "data", volume_gb = null }
   }
 
-  subnet_ids = {
-    public = module.network.public_subnet_ids
-    app    = module.network.app_subnet_ids
-    data   = module.network.data_subnet_ids
-  }
-
   # Shortcuts for the groups the rest of the configuration reads.
   lb         = module.instances["lb"]
   db_host    = module.instances["db"]
@@ -91,7 +85,7 @@ module "instances" {
   ami_id               = local.ami_id
   instance_type        = each.value.type
   root_volume_size_gb  = each.value.volume_gb
-  subnet_ids           = local.subnet_ids[each.value.subnets]
+  subnet_ids           = module.network.subnet_ids[each.value.subnets]
   security_group_ids   = [module.security.security_group_ids[each.key]]
   key_name             = aws_key_pair.admin.key_name
   iam_instance_profile = module.security.instance_profile_name
@@ -152,7 +146,7 @@ module "database" {
   count  = local.db_on_ec2 ? 0 : 1
 
   name                   = var.name
-  subnet_ids             = module.network.data_subnet_ids
+  subnet_ids             = module.network.subnet_ids.data
   security_group_ids     = [module.security.security_group_ids.db]
   kms_key_arn            = module.security.kms_key_arn
   engine_version         = var.db_engine_version
@@ -174,7 +168,7 @@ module "cache" {
   count  = local.cache_on_ec2 ? 0 : 1
 
   name               = var.name
-  subnet_ids         = module.network.data_subnet_ids
+  subnet_ids         = module.network.subnet_ids.data
   security_group_ids = [module.security.security_group_ids.cache]
   kms_key_arn        = module.security.kms_key_arn
   node_type          = var.cache_node_type
@@ -190,8 +184,8 @@ module "app_scaling" {
 
   name                  = var.name
   vpc_id                = module.network.vpc_id
-  public_subnet_ids     = module.network.public_subnet_ids
-  app_subnet_ids        = module.network.app_subnet_ids
+  public_subnet_ids     = module.network.subnet_ids.public
+  app_subnet_ids        = module.network.subnet_ids.app
   app_security_group_id = module.security.security_group_ids.app
   ami_id                = local.ami_id
   instance_type         = var.app_instance_type
