@@ -89,8 +89,9 @@ variable "route53_zone_id" {
   type        = string
   default     = null
 
+  # The ID as the API gives it (up to 32 capitals and digits), without the /hostedzone/ prefix.
   validation {
-    condition     = var.route53_zone_id == null || can(regex("^Z[A-Z0-9]{1,31}$", coalesce(var.route53_zone_id, "-")))
+    condition     = var.route53_zone_id == null || can(regex("^[A-Z0-9]{1,32}$", coalesce(var.route53_zone_id, "-")))
     error_message = "route53_zone_id must be a hosted zone ID such as Z0123456789ABCDEFGHIJ."
   }
 }
