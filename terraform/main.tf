@@ -68,12 +68,6 @@ locals {
     cache   = { count = local.cache_on_ec2 ? 1 : 0, type = var.cache_host_instance_type, subnets = "data", volume_gb = null }
   }
 
-  subnet_ids = {
-    public = module.network.public_subnet_ids
-    app    = module.network.app_subnet_ids
-    data   = module.network.data_subnet_ids
-  }
-
   # Shortcuts for the groups the rest of the configuration reads.
   lb         = module.instances["lb"]
   db_host    = module.instances["db"]
@@ -91,7 +85,7 @@ module "instances" {
   ami_id               = local.ami_id
   instance_type        = each.value.type
   root_volume_size_gb  = each.value.volume_gb
-  subnet_ids           = local.subnet_ids[each.value.subnets]
+  subnet_ids           = module.network.subnet_ids[each.value.subnets]
   security_group_ids   = [module.security.security_group_ids[each.key]]
   key_name             = aws_key_pair.admin.key_name
   iam_instance_profile = module.security.instance_profile_name
@@ -127,10 +121,9 @@ moved {
 
 # The site's name points at the load balancers when Terraform manages its zone; else the
 # dns_records output says what to create by hand. ACME's HTTP-01 check needs it before Ansible runs.
+# (In the asg mode the zone holds an alias to the ALB instead: modules/app_scaling.)
 resource "aws_route53_record" "site" {
   # checkov:skip=CKV2_AWS_23:The records are the load balancers' Elastic IPs (module.instances["lb"]); checkov does not follow a for_each module's outputs.
-  # The ALB's name is a DNS name, not addresses: in the asg mode the record is yours to make
-  # (docs/aws-scaling.md), and route53_zone_id has nothing to point here.
   count = var.route53_zone_id != null && !local.asg ? 1 : 0
 
   zone_id = var.route53_zone_id
@@ -153,7 +146,7 @@ module "database" {
   count  = local.db_on_ec2 ? 0 : 1
 
   name                   = var.name
-  subnet_ids             = module.network.data_subnet_ids
+  subnet_ids             = module.network.subnet_ids.data
   security_group_ids     = [module.security.security_group_ids.db]
   kms_key_arn            = module.security.kms_key_arn
   engine_version         = var.db_engine_version
@@ -175,7 +168,7 @@ module "cache" {
   count  = local.cache_on_ec2 ? 0 : 1
 
   name               = var.name
-  subnet_ids         = module.network.data_subnet_ids
+  subnet_ids         = module.network.subnet_ids.data
   security_group_ids = [module.security.security_group_ids.cache]
   kms_key_arn        = module.security.kms_key_arn
   node_type          = var.cache_node_type
@@ -191,8 +184,8 @@ module "app_scaling" {
 
   name                  = var.name
   vpc_id                = module.network.vpc_id
-  public_subnet_ids     = module.network.public_subnet_ids
-  app_subnet_ids        = module.network.app_subnet_ids
+  public_subnet_ids     = module.network.subnet_ids.public
+  app_subnet_ids        = module.network.subnet_ids.app
   app_security_group_id = module.security.security_group_ids.app
   ami_id                = local.ami_id
   instance_type         = var.app_instance_type
@@ -207,23 +200,24 @@ module "app_scaling" {
   instance_warmup_seconds      = var.asg_instance_warmup_seconds
 
   domain_name                  = var.domain
-  route53_zone_id              = var.asg_route53_zone_id
+  route53_zone_id              = var.route53_zone_id
   certificate_arn              = var.asg_certificate_arn
   deletion_protection          = var.alb_deletion_protection
   access_logs_bucket           = var.alb_access_logs_bucket
   release_bucket_force_destroy = var.release_bucket_force_destroy
 
-  # The RDS-generated password is read from Secrets Manager at boot; SECRET_KEY and ADMIN_TOKEN
-  # are SecureStrings under <ssm_prefix>/secret/ that `python -m deploy` writes, not Terraform.
-  db_secret_arn = local.db_on_ec2 ? null : module.database[0].master_user_secret_arn
+  # RDS and ElastiCache only (the app_scaling variable refuses the ec2 modes here). The
+  # RDS-generated password is read from Secrets Manager at boot; SECRET_KEY and ADMIN_TOKEN are
+  # SecureStrings under <ssm_prefix>/secret/ that `python -m deploy` writes, not Terraform.
+  db_secret_arn = module.database[0].master_user_secret_arn
   app_environment = merge({
-    DB_HOST         = local.db_on_ec2 ? local.db_host.private_ips[0] : module.database[0].address
-    DB_PORT         = tostring(local.db_on_ec2 ? 5432 : module.database[0].port)
+    DB_HOST         = module.database[0].address
+    DB_PORT         = tostring(module.database[0].port)
     DB_NAME         = var.db_name
     DB_USER         = var.db_username
-    REDIS_HOST      = local.cache_on_ec2 ? local.cache_host.private_ips[0] : module.cache[0].address
-    REDIS_PORT      = tostring(local.cache_on_ec2 ? 6379 : module.cache[0].port)
-    REDIS_TLS       = tostring(local.cache_on_ec2 ? false : module.cache[0].tls)
+    REDIS_HOST      = module.cache[0].address
+    REDIS_PORT      = tostring(module.cache[0].port)
+    REDIS_TLS       = tostring(module.cache[0].tls)
     PUBLIC_BASE_URL = "https://${var.domain}"
     ALLOWED_HOSTS   = var.domain
     # nginx takes the client address from X-Forwarded-For only when the ALB (in the VPC) sent it.

@@ -34,8 +34,8 @@ variable "vpc_cidr" {
   default     = "10.20.0.0/16"
 
   validation {
-    condition     = can(cidrhost(var.vpc_cidr, 0))
-    error_message = "vpc_cidr must be an IPv4 CIDR block such as 10.20.0.0/16."
+    condition     = can(regex("^([0-9]{1,3}\\.){3}[0-9]{1,3}/(1[6-9]|2[0-4])$", var.vpc_cidr)) && can(cidrhost(var.vpc_cidr, 0))
+    error_message = "vpc_cidr must be an IPv4 CIDR block between /16 and /24 (AWS limits), such as 10.20.0.0/16."
   }
 }
 
@@ -46,7 +46,7 @@ variable "az_count" {
 
   validation {
     condition     = var.az_count >= 2 && var.az_count <= 4
-    error_message = "az_count must be between 2 and 4."
+    error_message = "az_count must be 2, 3 or 4: RDS subnet groups need two AZs and tiers leave room for four."
   }
 }
 
@@ -85,12 +85,13 @@ variable "acme_email" {
 }
 
 variable "route53_zone_id" {
-  description = "Fixed tier: Route 53 hosted zone holding domain; when set, Terraform creates domain's A record pointing at the load balancers. Null: you create the record yourself (see the dns_records output). The asg mode takes asg_route53_zone_id instead."
+  description = "Route 53 hosted zone holding domain; when set, Terraform creates domain's record: an A record to the load balancers (fixed tier), or an alias to the ALB that also validates its ACM certificate (asg). Null: you create the record yourself (see the dns_records output)."
   type        = string
   default     = null
 
+  # The ID as the API gives it (up to 32 capitals and digits), without the /hostedzone/ prefix.
   validation {
-    condition     = var.route53_zone_id == null || can(regex("^Z[A-Z0-9]{1,31}$", coalesce(var.route53_zone_id, "-")))
+    condition     = var.route53_zone_id == null || can(regex("^[A-Z0-9]{1,32}$", coalesce(var.route53_zone_id, "-")))
     error_message = "route53_zone_id must be a hosted zone ID such as Z0123456789ABCDEFGHIJ."
   }
 }
@@ -102,7 +103,7 @@ variable "admin_cidrs" {
 
   validation {
     condition     = length(var.admin_cidrs) > 0 && alltrue([for c in var.admin_cidrs : can(cidrhost(c, 0)) && c != "0.0.0.0/0"])
-    error_message = "admin_cidrs must list at least one IPv4 CIDR, and never 0.0.0.0/0."
+    error_message = "admin_cidrs must list at least one IPv4 CIDR, and never 0.0.0.0/0 (SSH open to the world)."
   }
 }
 
@@ -145,7 +146,7 @@ variable "app_port" {
 
   validation {
     condition     = var.app_port >= 1024 && var.app_port <= 65535
-    error_message = "app_port must be between 1024 and 65535."
+    error_message = "app_port must be an unprivileged port (1024-65535): gunicorn does not run as root."
   }
 }
 
@@ -344,8 +345,8 @@ variable "app_scaling" {
   }
 
   validation {
-    condition     = var.app_scaling != "asg" || (var.domain != "" && (var.asg_route53_zone_id != null || var.asg_certificate_arn != null))
-    error_message = "app_scaling = \"asg\" serves HTTPS on the ALB with a certificate for domain: set domain, and asg_route53_zone_id (a DNS-validated certificate) or asg_certificate_arn."
+    condition     = var.app_scaling != "asg" || (var.domain != "" && (var.route53_zone_id != null || var.asg_certificate_arn != null))
+    error_message = "app_scaling = \"asg\" serves HTTPS on the ALB with a certificate for domain: set domain, and route53_zone_id (a DNS-validated certificate) or asg_certificate_arn."
   }
 
   # Instances come and go: the database must outlive them (RDS), not live on one of them.
@@ -354,20 +355,20 @@ variable "app_scaling" {
     error_message = "app_scaling = \"asg\" needs database_mode = \"managed\" (RDS)."
   }
 
+  # The instances set themselves up at boot; no Ansible run over SSH would configure a Redis host.
+  validation {
+    condition     = var.app_scaling != "asg" || var.cache_mode == "managed"
+    error_message = "app_scaling = \"asg\" needs cache_mode = \"managed\" (ElastiCache): nothing configures a Redis host on EC2 in this mode."
+  }
+
   validation {
     condition     = var.app_scaling != "asg" || (var.asg_min_size <= var.asg_desired_capacity && var.asg_desired_capacity <= var.asg_max_size && var.asg_min_size >= 1 && var.asg_max_size <= 50)
     error_message = "Auto Scaling sizes must satisfy 1 <= asg_min_size <= asg_desired_capacity <= asg_max_size <= 50."
   }
 }
 
-variable "asg_route53_zone_id" {
-  description = "Route 53 zone of domain: a DNS-validated ACM certificate is requested for the ALB. Null: give asg_certificate_arn."
-  type        = string
-  default     = null
-}
-
 variable "asg_certificate_arn" {
-  description = "ACM certificate (issued or imported) for domain when there is no asg_route53_zone_id."
+  description = "ACM certificate (issued or imported) for domain when there is no route53_zone_id."
   type        = string
   default     = null
 

@@ -211,6 +211,12 @@ def scaling_snapshot(prefix: str) -> dict[str, Any]:
         client("acm").describe_certificate(CertificateArn=c["CertificateArn"])["Certificate"]
         for c in client("acm").list_certificates()["CertificateSummaryList"]
     ]
+    route53 = client("route53")
+    records = [
+        r
+        for zone in route53.list_hosted_zones()["HostedZones"]
+        for r in route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
+    ]
     subnets = ec2.describe_subnets(SubnetIds=group["VPCZoneIdentifier"].split(","))["Subnets"]
     lb_subnets = ec2.describe_subnets(SubnetIds=[z["SubnetId"] for z in lb["AvailabilityZones"]])[
         "Subnets"
@@ -238,6 +244,7 @@ def scaling_snapshot(prefix: str) -> dict[str, Any]:
         "load_balancer": {
             # moto leaves Scheme out of its answer when the request did not name it.
             "scheme": lb.get("Scheme"),
+            "dns_name": lb["DNSName"],
             "type": lb.get("Type"),
             "subnet_tiers": [tag(s, "Tier") for s in lb_subnets],
             "attributes": lb_attributes,
@@ -278,6 +285,17 @@ def scaling_snapshot(prefix: str) -> dict[str, Any]:
         "certificates": [
             {"arn": c["CertificateArn"], "domain": c["DomainName"], "status": c["Status"]}
             for c in certificates
+        ],
+        # The site's own records (not the zone's SOA/NS, nor the certificate's validation CNAME).
+        "records": [
+            {
+                "name": r["Name"],
+                "type": r["Type"],
+                "alias": r.get("AliasTarget", {}).get("DNSName"),
+                "health": r.get("AliasTarget", {}).get("EvaluateTargetHealth"),
+            }
+            for r in records
+            if r["Type"] not in ("SOA", "NS", "CNAME")
         ],
     }
 

@@ -321,6 +321,21 @@ resource "aws_lb" "this" {
   }
 }
 
+# The site's name points at the ALB when Terraform manages its zone: an alias record, which
+# follows the ALB's changing addresses like a CNAME and, unlike one, also works at a zone's apex.
+resource "aws_route53_record" "site" {
+  count   = var.route53_zone_id != null ? 1 : 0
+  zone_id = var.route53_zone_id
+  name    = var.domain_name
+  type    = "A"
+
+  alias {
+    name                   = aws_lb.this.dns_name
+    zone_id                = aws_lb.this.zone_id
+    evaluate_target_health = true
+  }
+}
+
 resource "aws_lb_target_group" "app" {
   # checkov:skip=CKV_AWS_378:TLS ends at the ALB; the hop to nginx stays inside the VPC's private subnets, and the security groups admit only the ALB.
   name                 = "${var.name}-app"

@@ -127,7 +127,7 @@ variable "domain_name" {
 }
 
 variable "route53_zone_id" {
-  description = "Route 53 hosted zone of domain_name: a DNS-validated ACM certificate is requested. Null: use certificate_arn."
+  description = "Route 53 hosted zone of domain_name: a DNS-validated ACM certificate is requested and domain_name gets an alias record to the ALB. Null: use certificate_arn, and point domain_name at the ALB yourself."
   type        = string
   default     = null
 }

@@ -1,11 +1,9 @@
+# name is checked once, where the operator sets it:
+# in the root module's variables.tf (this module's only caller).
+
 variable "name" {
   description = "Prefix for every resource name."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name))
-    error_message = "name must be 3-32 characters of lowercase letters, digits and hyphens, starting with a letter."
-  }
 }
 
 variable "role" {

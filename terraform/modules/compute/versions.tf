@@ -1,7 +1,6 @@
 terraform {
-  # 1.5+: `check` blocks and the validation features the variables use.
-  required_version = ">= 1.5.0"
-
+  # Which Terraform runs this is the root module's to require (terraform/versions.tf): a module
+  # here is only ever called from there. Terraform wants each module's providers declared.
   required_providers {
     aws = {
       source  = "hashicorp/aws"

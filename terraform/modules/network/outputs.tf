@@ -13,19 +13,13 @@ output "availability_zones" {
   value       = local.azs
 }
 
-output "public_subnet_ids" {
-  description = "Public subnets (load balancers, bastion), one per AZ."
-  value       = aws_subnet.public[*].id
-}
-
-output "app_subnet_ids" {
-  description = "Private subnets for the app instances, one per AZ."
-  value       = aws_subnet.app[*].id
-}
-
-output "data_subnet_ids" {
-  description = "Private subnets for PostgreSQL and Redis, one per AZ."
-  value       = aws_subnet.data[*].id
+output "subnet_ids" {
+  description = "Subnets by tier, one per AZ: public (load balancers, bastion), app (the app instances, private), data (PostgreSQL and Redis, private)."
+  value = {
+    public = aws_subnet.public[*].id
+    app    = aws_subnet.app[*].id
+    data   = aws_subnet.data[*].id
+  }
 }
 
 output "nat_public_ips" {

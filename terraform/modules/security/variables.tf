@@ -1,11 +1,9 @@
+# name, admin_cidrs and app_port are checked once, where the operator sets them:
+# in the root module's variables.tf (this module's only caller).
+
 variable "name" {
   description = "Prefix for every resource name."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name))
-    error_message = "name must be 3-32 characters of lowercase letters, digits and hyphens, starting with a letter."
-  }
 }
 
 variable "vpc_id" {
@@ -21,22 +19,12 @@ variable "vpc_id" {
 variable "admin_cidrs" {
   description = "IPv4 ranges allowed to SSH to the bastion (your office or VPN egress, e.g. 203.0.113.7/32)."
   type        = list(string)
-
-  validation {
-    condition     = length(var.admin_cidrs) > 0 && alltrue([for c in var.admin_cidrs : can(cidrhost(c, 0)) && c != "0.0.0.0/0"])
-    error_message = "admin_cidrs must list at least one IPv4 CIDR, and never 0.0.0.0/0 (SSH open to the world)."
-  }
 }
 
 variable "app_port" {
   description = "Port gunicorn listens on in the app instances (nginx proxies to it)."
   type        = number
   default     = 8000
-
-  validation {
-    condition     = var.app_port >= 1024 && var.app_port <= 65535
-    error_message = "app_port must be an unprivileged port (1024-65535): gunicorn does not run as root."
-  }
 }
 
 variable "enable_flow_logs" {

@@ -3,15 +3,16 @@
 One cycle through the deploy CLI as a user runs it: `up --scaling asg` (apply, the app's secrets
 in SSM, the first release published, the group waited for as far as the API says), everything
 read back with boto3 (launch template, group, scaling policy, ALB, listeners, target group,
-certificate, bucket, parameters, the artifact), `release` (artifact, pointer, instance refresh),
-`down` (destroy, the secrets removed) and a sweep that finds nothing left.
+certificate and the domain's alias record, bucket, parameters, the artifact), `release`
+(artifact, pointer, instance refresh), `down` (destroy, the secrets removed) and a sweep that
+finds nothing left.
 What moto cannot show: instances that boot (user data is stored, never run), health checks that
 call /readyz (it calls every registered target healthy), scaling that reacts to load, instance
 refreshes (StartInstanceRefresh is not implemented: a stand-in answers those two calls,
 tests/support/refresh_api.py), ACM that checks the DNS record (it issues after a delay whatever
-the zone holds), and ElastiCache, which it fails to read back (Redis runs on EC2 here, as in the
-fixed mode's emulated apply). The smoke test over HTTPS is skipped (--no-smoke): the name leads
-nowhere here.
+the zone holds), and ElastiCache, which it cannot create and destroy (the test copy stands in for
+the cache module's two resources: aws.write_cache_stand_in). The smoke test over HTTPS is skipped
+(--no-smoke): the name leads nowhere here.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def _asg_vars(ssh_public_key: str, ami_id: str, **overrides: object) -> dict[str
         ami_id,
         app_scaling="asg",
         domain=DOMAIN,
+        cache_mode="managed",
         asg_min_size=1,
         asg_desired_capacity=2,
         asg_max_size=4,
@@ -46,45 +48,16 @@ def _asg_vars(ssh_public_key: str, ami_id: str, **overrides: object) -> dict[str
     )
 
 
-def test_asg_mode_refuses_incomplete_settings(
-    tmp_path: Path, aws_endpoint: str, plugin_dir: Path, ssh_public_key: str
-) -> None:
-    variables = {
-        **_asg_vars(ssh_public_key, "ami-12345678"),
-        "domain": "",
-        "database_mode": "ec2",
-        "asg_desired_capacity": 9,
-    }
-    workdir = aws.emulated_root_module(tmp_path, aws_endpoint, plugin_dir, variables)
-    result = aws.terraform(
-        workdir, "plan", "-no-color", "-input=false", "-var-file=aws.tfvars.json", check=False
-    )
-    assert result.returncode == 1
-    errors = " ".join(result.stderr.split())
-    for message in (
-        "serves HTTPS on the ALB with a certificate for domain: set domain",
-        'needs database_mode = "managed"',
-        "asg_min_size <= asg_desired_capacity <= asg_max_size",
-    ):
-        assert message in errors
-
-    aws.write_var_file(workdir / "aws.tfvars.json", {**variables, "app_scaling": "elastic"})
-    result = aws.terraform(
-        workdir, "plan", "-no-color", "-input=false", "-var-file=aws.tfvars.json", check=False
-    )
-    assert result.returncode == 1
-    assert 'app_scaling must be "fixed" or "asg"' in " ".join(result.stderr.split())
-
-
 def test_asg_mode_deploys_releases_and_destroys_through_the_cli(
     tmp_path: Path, aws_endpoint: str, plugin_dir: Path, ssh_public_key: str
 ) -> None:
     zone_id = aws.aws_query(aws_endpoint, "create-zone", DOMAIN)
-    variables = _asg_vars(ssh_public_key, aws.first_ami(aws_endpoint), asg_route53_zone_id=zone_id)
+    variables = _asg_vars(ssh_public_key, aws.first_ami(aws_endpoint), route53_zone_id=zone_id)
     del variables["app_scaling"]  # given on the command line: `up --scaling asg`
     workdir = aws.copy_module(aws.TERRAFORM_SRC, tmp_path / "terraform")
     aws.write_override(workdir, aws_endpoint)
     aws.write_module_overrides(workdir)
+    aws.write_cache_stand_in(workdir)
     var_file = aws.write_var_file(tmp_path / "asg.tfvars.json", variables)
     inventory = tmp_path / "inventory.yml"
     env = {"TF_PLUGIN_DIR": str(plugin_dir), "AWS_ENDPOINT_URL": aws_endpoint}
@@ -122,11 +95,8 @@ def test_asg_mode_deploys_releases_and_destroys_through_the_cli(
         "asg_name": "flaskmt-test-app", "min_size": 1, "in_service": 2, "healthy_targets": 2,
     }  # fmt: skip
 
-    # The fixed tier is off: no nginx or app instances of its own, only bastion and Redis host.
-    assert sorted(i["role"] for i in fixed["instances"] if i["role"] != "app") == [
-        "bastion",
-        "cache",
-    ]
+    # The fixed tier is off: no nginx or app instances of its own, no Redis host; the bastion stays.
+    assert sorted(i["role"] for i in fixed["instances"] if i["role"] != "app") == ["bastion"]
     assert outputs["public_url"] == f"https://{DOMAIN}"
     assert outputs["lb_hosts"] == {} and outputs["app_hosts"] == {}
     scaling = outputs["app_scaling"]
@@ -150,6 +120,10 @@ def test_asg_mode_deploys_releases_and_destroys_through_the_cli(
     assert lb["subnet_tiers"] == ["public", "public"]
     assert lb["attributes"]["routing.http.drop_invalid_header_fields.enabled"] == "true"
     assert lb["attributes"]["deletion_protection.enabled"] == "false"
+    # The zone that validated the certificate points the domain at the ALB (an alias record).
+    [record] = snap["records"]
+    assert (record["name"].rstrip("."), record["type"], record["health"]) == (DOMAIN, "A", True)
+    assert record["alias"].rstrip(".").lower() == lb["dns_name"].lower()
     [certificate] = snap["certificates"]
     assert (certificate["domain"], certificate["status"]) == (DOMAIN, "ISSUED")
     listeners = {listener["port"]: listener for listener in snap["listeners"]}

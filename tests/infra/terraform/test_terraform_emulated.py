@@ -2,7 +2,7 @@
 
 The apply / inspect / destroy cycle of the same root module is driven through the deploy CLI, in
 tests/infra/deploy/test_deploy_emulated.py: one cycle proves both (each costs minutes).
-ElastiCache stays plan-only: moto fails to read replication groups back after creating them.
+ElastiCache stays plan-only here: moto cannot apply and destroy it (aws.write_cache_stand_in).
 """
 
 from __future__ import annotations

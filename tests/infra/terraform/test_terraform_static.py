@@ -33,11 +33,12 @@ def test_the_tutorial_checks_pass(tmp_path: Path, plugin_dir: Path) -> None:
     env = aws.terraform_env({"TF_PLUGIN_DIR": str(plugin_dir)})
     result = tutorial.run(block.code, cwd=copy, env=env, log=tmp_path / "step.log", timeout=900)
     tutorial.assert_as_promised(block, block.code, result)
-    validated = {line.split()[1] for line in result.output.splitlines() if line.startswith("validate ")}
+    validated = {
+        line.split()[1] for line in result.output.splitlines() if line.startswith("validate ")
+    }
     assert validated == {"terraform", *(f"terraform/modules/{m}" for m in MODULES)}
     assert result.output.count("Success! The configuration is valid.") == len(validated)
     assert "Warning:" not in result.output, result.output
-
 
 
 def test_committed_lock_file_matches_the_provider_mirror(tmp_path: Path, plugin_dir: Path) -> None:
@@ -51,6 +52,64 @@ def test_committed_lock_file_matches_the_provider_mirror(tmp_path: Path, plugin_
     workdir = aws.copy_module(TERRAFORM_SRC, tmp_path / "root")
     aws.terraform(workdir, "init", "-backend=false", "-input=false", f"-plugin-dir={plugin_dir}")
     assert (workdir / ".terraform.lock.hcl").read_text() == lock.read_text()
+
+
+# ------------------------------------------------------------------ refusals
+# Settings Terraform must refuse before it touches AWS, checked offline: `terraform test` plans a
+# copy of the root module with AWS mocked (nothing is called, no credentials). "valid" is an Auto
+# Scaling setup that plans; every other run changes one setting of it and must fail with its
+# message. One file per run: a failed run skips the runs after it in its file.
+SETUP = """
+mock_provider "aws" {
+  mock_data "aws_availability_zones" {
+    defaults = { names = ["us-east-1a", "us-east-1b"] }
+  }
+  # The provider checks that policies are JSON even when mocked.
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\\"Version\\":\\"2012-10-17\\",\\"Statement\\":[]}" }
+  }
+}
+
+variables {
+  admin_cidrs         = ["198.51.100.7/32"]
+  ssh_public_key      = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleExampleExample t"
+  ami_id              = "ami-12345678"
+  app_scaling         = "asg"
+  domain              = "links.example.test"
+  asg_certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/test"
+}
+"""
+REFUSED = {  # run name: (the one setting it changes, what the error must say)
+    "no_domain": ('domain = ""', "with a certificate for domain: set domain"),
+    "no_certificate": ("asg_certificate_arn = null", "and route53_zone_id (a DNS-validated"),
+    "database_on_ec2": ('database_mode = "ec2"', 'needs database_mode = "managed" (RDS)'),
+    "redis_on_ec2": ('cache_mode = "ec2"', 'needs cache_mode = "managed" (ElastiCache)'),
+    "sizes": ("asg_desired_capacity = 9", "asg_min_size <= asg_desired_capacity <= asg_max_size"),
+    "unknown_tier": ('app_scaling = "elastic"', 'app_scaling must be "fixed" or "asg"'),
+    # Checked by the root alone (the network module has no other caller).
+    "small_vpc": ('vpc_cidr = "10.20.0.0/28"', "vpc_cidr must be an IPv4 CIDR block between /16"),
+}
+
+
+def test_bad_settings_are_refused_at_plan(tmp_path: Path, plugin_dir: Path) -> None:
+    workdir = aws.copy_module(TERRAFORM_SRC, tmp_path / "root")
+    (workdir / "tests").mkdir()
+    for name, setting in [("valid", ""), *((n, s) for n, (s, _) in REFUSED.items())]:
+        run = f'run "{name}" {{\n  command = plan\n  variables {{\n    {setting}\n  }}\n}}\n'
+        (workdir / "tests" / f"{name}.tftest.hcl").write_text(SETUP + run)
+    aws.terraform(workdir, "init", "-backend=false", "-input=false", f"-plugin-dir={plugin_dir}")
+    result = aws.terraform(workdir, "test", "-json", check=False, timeout=600)
+    status: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for event in map(json.loads, result.stdout.splitlines()):
+        if event.get("type") == "test_run" and event["test_run"]["progress"] == "complete":
+            status[event["test_run"]["run"]] = event["test_run"]["status"]
+        elif event.get("type") == "diagnostic" and "@testrun" in event:
+            detail = " ".join(event["diagnostic"].get("detail", "").split())
+            errors[event["@testrun"]] = f"{errors.get(event['@testrun'], '')} {detail}"
+    assert status == {"valid": "pass", **dict.fromkeys(REFUSED, "error")}, result.stdout
+    for name, (_, message) in REFUSED.items():
+        assert message in errors.get(name, ""), (name, errors.get(name))
 
 
 VARIABLE = re.compile(r'^variable "(?P<name>[^"]+)" \{(?P<body>.*?)^\}', re.M | re.S)
