@@ -86,7 +86,7 @@ clean: ## Remove the virtualenv, caches and local data
 clean-cache: ## Remove what is kept between runs (~/.cache/flask-multitier), the engine's images, the Vagrant box
 	rm -rf "$(CACHE_DIR)"
 	-command -v podman >/dev/null && podman images --format '{{.Repository}}:{{.Tag}}' \
-	  | grep -E '^localhost/(debian:bookworm-slim|flask-multitier)|flask-multitier-app' \
+	  | grep -E '^localhost/debian:bookworm-slim|(^|/)flask-multitier' \
 	  | xargs -r podman rmi -f
 	-command -v virsh >/dev/null && virsh -c qemu:///system vol-list default 2>/dev/null \
 	  | awk '/_vagrant_box_image_/{print $$1}' | xargs -r -n1 virsh -c qemu:///system vol-delete --pool default
