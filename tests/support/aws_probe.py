@@ -230,6 +230,9 @@ def scaling_snapshot(prefix: str) -> dict[str, Any]:
             "target_groups": group.get("TargetGroupARNs", []),
             "instances": len(group["Instances"]),
             "subnet_tiers": [tag(s, "Tier") for s in subnets],
+            "propagated_tags": {
+                t["Key"]: t["Value"] for t in group.get("Tags", []) if t.get("PropagateAtLaunch")
+            },
         },
         "policies": [
             {
@@ -273,6 +276,12 @@ def scaling_snapshot(prefix: str) -> dict[str, Any]:
                 for m in version["LaunchTemplateData"].get("BlockDeviceMappings", [])
             ],
             "profile": version["LaunchTemplateData"].get("IamInstanceProfile", {}),
+            "instance_tags": {
+                t["Key"]: t["Value"]
+                for spec in version["LaunchTemplateData"].get("TagSpecifications", [])
+                if spec["ResourceType"] == "instance"
+                for t in spec.get("Tags", [])
+            },
             "user_data": version["LaunchTemplateData"].get("UserData", ""),
         },
         "bucket": {

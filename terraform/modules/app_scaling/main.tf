@@ -9,6 +9,9 @@
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
+# The provider's default tags reach neither the group's own tags nor what it launches: the group
+# and the launch template take them from here.
+data "aws_default_tags" "current" {}
 
 locals {
   partition  = data.aws_partition.current.partition
@@ -21,6 +24,7 @@ locals {
   ssm_prefix     = "/${var.name}/app"
   ssm_prefix_arn = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.ssm_prefix}"
   release_bucket = "${var.name}-releases-${local.account_id}"
+  instance_tags  = merge(data.aws_default_tags.current.tags, var.tags, { Name = "${var.name}-app", Role = "app" })
 
   request_certificate = var.route53_zone_id != null
   certificate_arn     = local.request_certificate ? aws_acm_certificate_validation.this[0].certificate_arn : var.certificate_arn
@@ -440,12 +444,12 @@ resource "aws_launch_template" "app" {
 
   tag_specifications {
     resource_type = "instance"
-    tags          = merge(var.tags, { Name = "${var.name}-app", Role = "app" })
+    tags          = local.instance_tags
   }
 
   tag_specifications {
     resource_type = "volume"
-    tags          = merge(var.tags, { Name = "${var.name}-app", Role = "app" })
+    tags          = local.instance_tags
   }
 }
 
@@ -476,7 +480,7 @@ resource "aws_autoscaling_group" "app" {
   }
 
   dynamic "tag" {
-    for_each = merge(var.tags, { Name = "${var.name}-app", Role = "app" })
+    for_each = local.instance_tags
     content {
       key                 = tag.key
       value               = tag.value

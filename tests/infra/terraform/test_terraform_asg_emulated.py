@@ -110,6 +110,13 @@ def test_asg_mode_deploys_releases_and_destroys_through_the_cli(
     assert group["target_groups"] == [snap["target_group"]["arn"]]
     assert group["instances"] == 2
     assert group["subnet_tiers"] == ["app", "app"]
+    # the provider's default tags reach the instances the group launches, both ways AWS tags them
+    for tags in (group["propagated_tags"], snap["launch_template"]["instance_tags"]):
+        assert (tags.get("Project"), tags.get("ManagedBy"), tags.get("Role")) == (
+            "flaskmt-test",
+            "terraform",
+            "app",
+        ), tags
     assert snap["policies"] == [
         {"type": "TargetTrackingScaling", "metric": "ALBRequestCountPerTarget", "target": 500.0}
     ]
