@@ -8,7 +8,7 @@ import shlex
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tests.support.paths import REPO
@@ -83,19 +83,3 @@ def communicate_or_kill_session(
             os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
         raise
-
-
-@contextlib.contextmanager
-def raised_priority(by: int = 5) -> Iterator[None]:
-    """This thread, and every process it starts meanwhile, `by` steps ahead on the CPU (a lower
-    nice value), then back. Only root may raise it: for anyone else nothing changes."""
-    before = os.getpriority(os.PRIO_PROCESS, 0)
-    try:
-        os.setpriority(os.PRIO_PROCESS, 0, before - by)
-    except PermissionError:
-        yield
-        return
-    try:
-        yield
-    finally:
-        os.setpriority(os.PRIO_PROCESS, 0, before)

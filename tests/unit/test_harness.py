@@ -3,7 +3,6 @@ it; parallel lanes never share a Redis database."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -54,11 +53,3 @@ def test_the_integration_tier_is_one_group_but_for_its_longest_modules() -> None
     assert group_of("tests/integration/test_wheel.py::test_x") == "integration/test_wheel"
     assert group_of("tests/unit/test_bench.py::test_x") == "unit"
     assert group_of("tests/infra/docker/test_docker_images.py::t") == "infra/docker"
-
-
-def test_a_raised_priority_reaches_the_processes_started_meanwhile() -> None:
-    outside = int(procs.run(["nice"]).stdout)
-    with procs.raised_priority(by=1):
-        inside = int(procs.run(["nice"]).stdout)
-    assert int(procs.run(["nice"]).stdout) == outside  # back afterwards
-    assert inside == (outside - 1 if os.geteuid() == 0 else outside)

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.timeout(4200)
 
 
 def test_vagrant_up_serves_the_app_through_the_forwarded_port(
-    first_on_the_cpu: None, vagrant_ready: None, ansible_venv: Path, tmp_path: Path
+    vagrant_ready: None, ansible_venv: Path, tmp_path: Path
 ) -> None:
     if os.environ.get("FLASK_MT_SKIP_VAGRANT_UP") == "1":
         # an explicit choice (CI time budget), never a missing tool: see docs/vagrant.md
