@@ -18,8 +18,12 @@ ADMIN_DATABASE_URL = os.environ.get(
 # One Redis database per tier, each overridable so that several test runs can share one server.
 INTEGRATION_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SYSTEM_REDIS_URL = os.environ.get("TEST_SYSTEM_REDIS_URL", "redis://127.0.0.1:6379/14")
-# Databases no integration worker takes: the system tier's and the benchmark's.
-_TAKEN_REDIS_DBS = {14, 13}
+# The benchmark's Redis database (bench/__main__.py BENCH_REDIS_DB): no test worker takes it.
+_BENCH_REDIS_DB = 13
+
+
+def _db_number(url: str) -> int:
+    return int(urlsplit(url).path.strip("/") or 0)
 
 
 def integration_redis_url(worker: str | None = None) -> str:
@@ -29,12 +33,12 @@ def integration_redis_url(worker: str | None = None) -> str:
     """
     worker = worker or os.environ.get("PYTEST_XDIST_WORKER") or "gw0"
     index = int(worker.removeprefix("gw"))
-    url = urlsplit(INTEGRATION_REDIS_URL)
-    first = int(url.path.strip("/") or 0)
-    free = [first] + [n for n in range(first - 1, -1, -1) if n not in _TAKEN_REDIS_DBS]
+    taken = {_db_number(SYSTEM_REDIS_URL), _BENCH_REDIS_DB}
+    first = _db_number(INTEGRATION_REDIS_URL)
+    free = [first] + [n for n in range(first - 1, -1, -1) if n not in taken]
     if index >= len(free):
         raise ValueError(f"no free Redis database below {first} for xdist worker {worker}")
-    return urlunsplit(url._replace(path=f"/{free[index]}"))
+    return urlunsplit(urlsplit(INTEGRATION_REDIS_URL)._replace(path=f"/{free[index]}"))
 
 
 def postgres_reachable(url: str = ADMIN_DATABASE_URL) -> bool:
