@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deploy import scaling
+from deploy import errors, scaling
 from deploy.errors import DeployError, MissingOutputsError, TerraformFailedError, VarFileError
 from deploy.inventory import build_inventory, write_inventory
 from deploy.provision import run_playbook
@@ -63,23 +63,21 @@ OPTIONS_OF = {
     "down": (*TERRAFORM, "var_file"),
 }
 
-EXIT_CODES = """\
-exit codes:
-  0  done
-  1  stopped on purpose or a bad option value (e.g. `down` not confirmed, SSH key missing)
-  2  command-line usage error (argparse)
-  3  terraform not found
-  4  var file refused (missing, wrong format, holds a secret)
-  5  terraform failed (init, plan, apply, destroy)
-  6  Terraform outputs missing (nothing deployed yet, or `release` on a fixed tier)
-  7  ansible-playbook not found or failed
-  8  smoke test failed
-  9  a Python dependency of this CLI is missing (pip install -r deploy/requirements.txt)
-  10  an AWS API call failed (credentials, permissions, endpoint: AWS_ENDPOINT_URL)
-  11  the Auto Scaling group did not get healthy, or the instance refresh failed or timed out
-  12  the release artifact could not be built
-"""
 EXIT_MISSING_DEPENDENCY = 9
+MISSING_DEPENDENCY = (
+    "a Python dependency of this CLI is missing (pip install -r deploy/requirements.txt)"
+)
+EXIT_CODES = "exit codes:\n" + "".join(
+    f"  {code}  {meaning}\n"
+    for code, meaning in sorted(
+        [
+            (0, "done"),
+            (2, "command-line usage error (argparse)"),
+            (EXIT_MISSING_DEPENDENCY, MISSING_DEPENDENCY),
+            *errors.exit_code_lines(),
+        ]
+    )
+)
 
 
 def _add_options(parser: argparse.ArgumentParser, names: Sequence[str], suppress: bool) -> None:

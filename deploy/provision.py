@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from deploy.errors import ProvisionError
+from deploy.errors import ProvisionError, require_tool
 
 
 def run_playbook(
@@ -18,12 +17,12 @@ def run_playbook(
     binary: str = "ansible-playbook",
 ) -> None:
     """ansible-playbook -i INVENTORY PLAYBOOK [extra args]; raises ProvisionError on failure."""
-    resolved = shutil.which(binary)
-    if resolved is None:
-        raise ProvisionError(
-            f"{binary!r} not found: install Ansible (pip install -r ansible/requirements.txt) "
-            f"or point --ansible-playbook / ANSIBLE_PLAYBOOK at it"
-        )
+    resolved = require_tool(
+        binary,
+        ProvisionError,
+        install="Ansible (pip install -r ansible/requirements.txt)",
+        option="--ansible-playbook / ANSIBLE_PLAYBOOK",
+    )
     if not playbook.is_file():
         raise ProvisionError(f"playbook {playbook} not found")
     if not inventory.is_file():

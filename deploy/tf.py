@@ -13,7 +13,6 @@ import atexit
 import json
 import os
 import re
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from deploy.errors import (
     TerraformFailedError,
     TerraformMissingError,
     VarFileError,
+    require_tool,
 )
 
 # Outputs of terraform/outputs.tf that the inventory and the smoke test read.
@@ -76,13 +76,12 @@ class TerraformRunner:
         plugin_dir: Path | None = None,
         overrides: dict[str, Any] | None = None,
     ) -> None:
-        resolved = shutil.which(binary)
-        if resolved is None:
-            raise TerraformMissingError(
-                f"terraform binary {binary!r} not found: install Terraform >= 1.11 "
-                f"(https://developer.hashicorp.com/terraform/install) or point TERRAFORM_BIN "
-                f"/ --terraform-bin at it"
-            )
+        resolved = require_tool(
+            binary,
+            TerraformMissingError,
+            install="Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install)",
+            option="TERRAFORM_BIN / --terraform-bin",
+        )
         if not (working_dir / "main.tf").is_file():
             raise TerraformFailedError(f"{working_dir} is not a Terraform root module (no main.tf)")
         self.working_dir = working_dir

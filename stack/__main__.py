@@ -97,7 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_int_in(0, 65535, "https port"),
         help="HTTPS port on 127.0.0.1 with --tls (default 8443; 0: any free port)",
     )
-    start.add_argument("--no-access-log", action="store_true", help="turn off nginx's access log")
+    start.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        default=None,
+        help="turn off nginx's access log",
+    )
     commands.add_parser("down", help="stop everything `up` started")
     commands.add_parser(
         "status", help="show each process and its /readyz (exit 1 if not all ready)"
@@ -109,20 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _up(args: argparse.Namespace) -> int:
-    config = from_environment(
-        instances=args.instances,
-        port=args.port,
-        state_dir=args.state_dir,
-        balancing=args.balancing,
-        workers=args.workers,
-        worker_class=args.worker_class,
-        write_rate=args.write_rate,
-        read_rate=args.read_rate,
-        tls=args.tls,
-        https_port=args.https_port,
-        tls_dir=args.tls_dir,
-        access_log=not args.no_access_log,
-    )
+    # Every option of `up`, and --state-dir, sets the StackConfig field of its name.
+    options = {name: value for name, value in vars(args).items() if name != "command"}
+    config = from_environment(**options)
     for note in config.notes:
         print(f"note: {note}")
     state = core.up(config)

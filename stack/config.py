@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from app.config import ConfigError, ServerSettings, ServiceSettings, check_values
@@ -141,6 +141,9 @@ def flag(name: str, text: str) -> bool:
     raise StackError(f"{name} must be 1 or 0 (true/false), got {text!r}")
 
 
+_FIELDS = {setting.name for setting in fields(StackConfig)}
+
+
 def from_environment(**overrides: object) -> StackConfig:
     """Config from DATABASE_URL, REDIS_URL and the STACK_* edge settings (STACK_WRITE_RATE,
     STACK_READ_RATE, STACK_MONITORING_FROM, STACK_BALANCER_FROM, STACK_TRUSTED_PROXIES,
@@ -171,6 +174,8 @@ def from_environment(**overrides: object) -> StackConfig:
             setattr(config, attr, address_list(value))
     config.tls = flag("STACK_TLS", os.environ.get("STACK_TLS", ""))
     for key, override in overrides.items():
+        if key not in _FIELDS:
+            raise TypeError(f"StackConfig has no setting {key!r}")
         if override is not None:
             setattr(config, key, override)
     return config.validate()

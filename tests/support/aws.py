@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -92,15 +93,17 @@ def copy_module(src: Path, dest: Path) -> Path:
 
 # ------------------------------------------------------------------ emulator
 @contextmanager
-def moto_server(host: str = "127.0.0.1") -> Iterator[str]:
+def moto_server(host: str = "127.0.0.1", log_dir: Path | None = None) -> Iterator[str]:
     """moto's server on a free port of `host` (loopback unless stand-in hosts must reach it, e.g.
-    their network's gateway address); yields its endpoint URL."""
+    their network's gateway address), serving one request at a time (moto_serial.py says why);
+    yields its endpoint URL. Its request log stays in `log_dir` when one is given (e.g. a test's
+    tmp_path, which pytest keeps for the last runs), else it goes with the server."""
     venv = tool_venv("moto", MOTO_REQUIREMENTS)
     port = free_port()
-    log = Path(tempfile.mkdtemp(prefix="moto-")) / "moto.log"
+    log = Path(log_dir or tempfile.mkdtemp(prefix="moto-")) / "moto.log"
     with log.open("w") as log_file:
         process = subprocess.Popen(
-            [str(venv / "bin/moto_server"), "-H", host, "-p", str(port)],
+            [str(venv / "bin/python"), str(HERE / "moto_serial.py"), host, str(port)],
             # A requested ACM certificate turns ISSUED after this many seconds (moto's default: 60).
             env={**os.environ, "MOTO_ACM_VALIDATION_WAIT": "2"},
             stdout=log_file,
@@ -121,7 +124,8 @@ def moto_server(host: str = "127.0.0.1") -> Iterator[str]:
         yield endpoint
     finally:
         stop(process)
-        shutil.rmtree(log.parent, ignore_errors=True)
+        if log_dir is None:
+            shutil.rmtree(log.parent, ignore_errors=True)
 
 
 def write_override(workdir: Path, endpoint: str, max_retries: int = 25) -> None:
@@ -151,27 +155,20 @@ def write_module_overrides(workdir: Path) -> None:
     bucket policy's statements without their conditions (moto/s3/responses.py: "Conditions are
     not taken into account"), so the release bucket's DenyPlainHTTP (s3:* when
     aws:SecureTransport is false) would deny every object call, over HTTPS too: the copy keeps
-    that statement for one action no test calls."""
-    (workdir / "modules/app_scaling/emulator_override.tf").write_text(
-        """# Test only: moto ignores policy conditions (see tests/support/aws.py).
-data "aws_iam_policy_document" "releases_bucket" {
-  statement {
-    sid       = "DenyPlainHTTP"
-    effect    = "Deny"
-    actions   = ["s3:PutBucketWebsite"]
-    resources = [aws_s3_bucket.releases.arn]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-"""
+    that statement, read from the module, for one action no test calls."""
+    module = workdir / "modules/app_scaling"
+    policy = re.search(
+        r'^data "aws_iam_policy_document" "releases_bucket" \{$.*?^\}$',
+        (module / "main.tf").read_text(),
+        re.DOTALL | re.MULTILINE,
+    )
+    assert policy is not None, "modules/app_scaling/main.tf: the releases_bucket policy moved"
+    every_action = 'actions   = ["s3:*"]'
+    assert every_action in policy[0], policy[0]
+    (module / "emulator_override.tf").write_text(
+        "# Test only: moto ignores policy conditions (see tests/support/aws.py).\n"
+        + policy[0].replace(every_action, 'actions   = ["s3:PutBucketWebsite"]')
+        + "\n"
     )
 
 

@@ -16,9 +16,9 @@ def plugin_dir() -> Path:
 
 
 @pytest.fixture(scope="module")
-def aws_endpoint() -> Iterator[str]:
+def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh moto server for each test module (state never leaks between modules)."""
-    with aws.moto_server() as endpoint:
+    with aws.moto_server(log_dir=tmp_path_factory.mktemp("moto")) as endpoint:
         yield endpoint
 
 
