@@ -13,6 +13,7 @@ from stack.config import (
     BALANCING,
     DEFAULT_STATE_DIR,
     MAX_INSTANCES,
+    StackConfig,
     StackError,
     from_environment,
 )
@@ -114,10 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def config_of(args: argparse.Namespace) -> StackConfig:
+    """The config `up` runs with: each of its options, and --state-dir, sets the StackConfig
+    field of its name; an option not given leaves the environment's or the default value."""
+    return from_environment(
+        **{name: value for name, value in vars(args).items() if name != "command"}
+    )
+
+
 def _up(args: argparse.Namespace) -> int:
-    # Every option of `up`, and --state-dir, sets the StackConfig field of its name.
-    options = {name: value for name, value in vars(args).items() if name != "command"}
-    config = from_environment(**options)
+    config = config_of(args)
     for note in config.notes:
         print(f"note: {note}")
     state = core.up(config)

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from stack.config import StackConfig, StackError, address_list, flag
+from stack.__main__ import build_parser, config_of
+from stack.config import StackConfig, StackError, address_list, flag, from_environment
 from stack.nginx import NGINX_DIR, render_edge_conf
 
 
@@ -66,3 +67,26 @@ def test_address_lists_and_flags_from_the_environment() -> None:
     assert not flag("STACK_TLS", "") and not flag("STACK_TLS", "0")
     with pytest.raises(StackError, match="STACK_TLS must be 1 or 0"):
         flag("STACK_TLS", "maybe")
+
+
+def _up_config(monkeypatch: pytest.MonkeyPatch, *argv: str) -> StackConfig:
+    monkeypatch.setenv("STACK_TLS", "1")
+    return config_of(build_parser().parse_args(["up", *argv]))
+
+
+def test_up_options_set_their_fields_and_absent_flags_leave_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plain = _up_config(monkeypatch)
+    assert (plain.instances, plain.port, plain.access_log, plain.tls) == (3, 8080, True, True)
+    given = _up_config(
+        monkeypatch, "-n", "2", "--port", "0", "--no-access-log", "--workers", "3",
+        "--write-rate", "5r/s", "--https-port", "9443",
+    )  # fmt: skip
+    assert (given.instances, given.port, given.access_log) == (2, 0, False)
+    assert (given.workers, given.write_rate, given.https_port, given.tls) == (3, "5r/s", 9443, True)
+
+
+def test_a_setting_the_config_does_not_have_is_refused() -> None:
+    with pytest.raises(TypeError, match="no setting 'instance'"):
+        from_environment(instance=2)
