@@ -190,6 +190,7 @@ module "app_scaling" {
   ami_id                = local.ami_id
   instance_type         = var.app_instance_type
   kms_key_arn           = module.security.kms_key_arn
+  assume_role_policy    = module.security.instance_assume_role_policy
   detailed_monitoring   = var.detailed_monitoring
 
   min_size                     = var.asg_min_size

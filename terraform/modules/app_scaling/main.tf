@@ -141,20 +141,10 @@ resource "aws_ssm_parameter" "env" {
 }
 
 # ---------------------------------------------------------------- 2. the instances' identity
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["ec2.amazonaws.com"]
-    }
-  }
-}
-
 # Its own role, not the shared instance role: only these instances may read releases and secrets.
 resource "aws_iam_role" "instance" {
   name               = "${var.name}-asg-instance"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
+  assume_role_policy = var.assume_role_policy
   tags               = var.tags
 }
 

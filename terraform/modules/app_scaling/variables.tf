@@ -51,6 +51,11 @@ variable "kms_key_arn" {
   type        = string
 }
 
+variable "assume_role_policy" {
+  description = "Trust policy of the instances' role (JSON): EC2 may assume it. Every instance role shares one (modules/security)."
+  type        = string
+}
+
 variable "root_volume_size_gb" {
   description = "Root volume size of each instance."
   type        = number
