@@ -193,12 +193,14 @@ module "app_scaling" {
   assume_role_policy    = module.security.instance_assume_role_policy
   detailed_monitoring   = var.detailed_monitoring
 
-  min_size                     = var.asg_min_size
-  desired_capacity             = var.asg_desired_capacity
-  max_size                     = var.asg_max_size
-  target_requests_per_instance = var.asg_target_requests_per_instance
-  min_healthy_percentage       = var.asg_min_healthy_percentage
-  instance_warmup_seconds      = var.asg_instance_warmup_seconds
+  scaling = {
+    min_size                     = var.asg_min_size
+    desired_capacity             = var.asg_desired_capacity
+    max_size                     = var.asg_max_size
+    target_requests_per_instance = var.asg_target_requests_per_instance
+    min_healthy_percentage       = var.asg_min_healthy_percentage
+    instance_warmup_seconds      = var.asg_instance_warmup_seconds
+  }
 
   domain_name                  = var.domain
   route53_zone_id              = var.route53_zone_id
