@@ -171,9 +171,12 @@ module "cache" {
   subnet_ids         = module.network.subnet_ids.data
   security_group_ids = [module.security.security_group_ids.cache]
   kms_key_arn        = module.security.kms_key_arn
-  node_type          = var.cache_node_type
-  replicas           = var.cache_replicas
   auth_token         = var.cache_auth_token
+
+  nodes = {
+    node_type = var.cache_node_type
+    replicas  = var.cache_replicas
+  }
 }
 
 # 4+5 in the elastic mode: ALB with HTTPS (ACM) in front of an Auto Scaling group of app instances
