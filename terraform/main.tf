@@ -171,9 +171,12 @@ module "cache" {
   subnet_ids         = module.network.subnet_ids.data
   security_group_ids = [module.security.security_group_ids.cache]
   kms_key_arn        = module.security.kms_key_arn
-  node_type          = var.cache_node_type
-  replicas           = var.cache_replicas
   auth_token         = var.cache_auth_token
+
+  nodes = {
+    node_type = var.cache_node_type
+    replicas  = var.cache_replicas
+  }
 }
 
 # 4+5 in the elastic mode: ALB with HTTPS (ACM) in front of an Auto Scaling group of app instances
@@ -190,14 +193,17 @@ module "app_scaling" {
   ami_id                = local.ami_id
   instance_type         = var.app_instance_type
   kms_key_arn           = module.security.kms_key_arn
+  assume_role_policy    = module.security.instance_assume_role_policy
   detailed_monitoring   = var.detailed_monitoring
 
-  min_size                     = var.asg_min_size
-  desired_capacity             = var.asg_desired_capacity
-  max_size                     = var.asg_max_size
-  target_requests_per_instance = var.asg_target_requests_per_instance
-  min_healthy_percentage       = var.asg_min_healthy_percentage
-  instance_warmup_seconds      = var.asg_instance_warmup_seconds
+  scaling = {
+    min_size                     = var.asg_min_size
+    desired_capacity             = var.asg_desired_capacity
+    max_size                     = var.asg_max_size
+    target_requests_per_instance = var.asg_target_requests_per_instance
+    min_healthy_percentage       = var.asg_min_healthy_percentage
+    instance_warmup_seconds      = var.asg_instance_warmup_seconds
+  }
 
   domain_name                  = var.domain
   route53_zone_id              = var.route53_zone_id

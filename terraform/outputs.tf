@@ -59,24 +59,28 @@ output "app_port" {
 
 output "database" {
   description = "How the app reaches PostgreSQL: mode, host, port, name, user, and the password's secret ARN when RDS generated it."
-  value = {
-    mode       = var.database_mode
-    host       = local.db_on_ec2 ? local.db_host.private_ips[0] : module.database[0].address
-    port       = local.db_on_ec2 ? 5432 : module.database[0].port
-    name       = var.db_name
-    username   = local.db_on_ec2 ? null : module.database[0].master_username
-    secret_arn = local.db_on_ec2 ? null : module.database[0].master_user_secret_arn
-  }
+  # The EC2 host or RDS, chosen once; only RDS has a user and secret to report here.
+  value = merge(
+    { mode = var.database_mode, name = var.db_name },
+    local.db_on_ec2
+    ? { host = local.db_host.private_ips[0], port = 5432, username = null, secret_arn = null }
+    : {
+      host       = module.database[0].address
+      port       = module.database[0].port
+      username   = module.database[0].master_username
+      secret_arn = module.database[0].master_user_secret_arn
+    },
+  )
 }
 
 output "cache" {
   description = "How the app reaches Redis: mode, host, port, and whether TLS is required."
-  value = {
-    mode = var.cache_mode
-    host = local.cache_on_ec2 ? local.cache_host.private_ips[0] : module.cache[0].address
-    port = local.cache_on_ec2 ? 6379 : module.cache[0].port
-    tls  = local.cache_on_ec2 ? false : module.cache[0].tls
-  }
+  value = merge(
+    { mode = var.cache_mode },
+    local.cache_on_ec2
+    ? { host = local.cache_host.private_ips[0], port = 6379, tls = false }
+    : { host = module.cache[0].address, port = module.cache[0].port, tls = module.cache[0].tls },
+  )
 }
 
 output "vpc_id" {

@@ -141,20 +141,10 @@ resource "aws_ssm_parameter" "env" {
 }
 
 # ---------------------------------------------------------------- 2. the instances' identity
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["ec2.amazonaws.com"]
-    }
-  }
-}
-
 # Its own role, not the shared instance role: only these instances may read releases and secrets.
 resource "aws_iam_role" "instance" {
   name               = "${var.name}-asg-instance"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
+  assume_role_policy = var.assume_role_policy
   tags               = var.tags
 }
 
@@ -456,13 +446,13 @@ resource "aws_launch_template" "app" {
 resource "aws_autoscaling_group" "app" {
   name                      = "${var.name}-app"
   vpc_zone_identifier       = var.app_subnet_ids
-  min_size                  = var.min_size
-  max_size                  = var.max_size
-  desired_capacity          = var.desired_capacity
+  min_size                  = var.scaling.min_size
+  max_size                  = var.scaling.max_size
+  desired_capacity          = var.scaling.desired_capacity
   target_group_arns         = [aws_lb_target_group.app.arn]
   health_check_type         = "ELB"
-  health_check_grace_period = var.instance_warmup_seconds
-  default_instance_warmup   = var.instance_warmup_seconds
+  health_check_grace_period = var.scaling.instance_warmup_seconds
+  default_instance_warmup   = var.scaling.instance_warmup_seconds
 
   launch_template {
     id      = aws_launch_template.app.id
@@ -474,8 +464,8 @@ resource "aws_autoscaling_group" "app" {
   instance_refresh {
     strategy = "Rolling"
     preferences {
-      min_healthy_percentage = var.min_healthy_percentage
-      instance_warmup        = var.instance_warmup_seconds
+      min_healthy_percentage = var.scaling.min_healthy_percentage
+      instance_warmup        = var.scaling.instance_warmup_seconds
     }
   }
 
@@ -491,11 +481,6 @@ resource "aws_autoscaling_group" "app" {
   lifecycle {
     # The scaling policy owns the running count after creation.
     ignore_changes = [desired_capacity]
-
-    precondition {
-      condition     = var.min_size <= var.desired_capacity && var.desired_capacity <= var.max_size
-      error_message = "Auto Scaling sizes must satisfy min_size <= desired_capacity <= max_size."
-    }
   }
 }
 
@@ -506,7 +491,7 @@ resource "aws_autoscaling_policy" "requests" {
   policy_type            = "TargetTrackingScaling"
 
   target_tracking_configuration {
-    target_value = var.target_requests_per_instance
+    target_value = var.scaling.target_requests_per_instance
     predefined_metric_specification {
       predefined_metric_type = "ALBRequestCountPerTarget"
       resource_label         = "${aws_lb.this.arn_suffix}/${aws_lb_target_group.app.arn_suffix}"

@@ -51,6 +51,11 @@ variable "kms_key_arn" {
   type        = string
 }
 
+variable "assume_role_policy" {
+  description = "Trust policy of the instances' role (JSON): EC2 may assume it. Every instance role shares one (modules/security)."
+  type        = string
+}
+
 variable "root_volume_size_gb" {
   description = "Root volume size of each instance."
   type        = number
@@ -64,60 +69,28 @@ variable "detailed_monitoring" {
 }
 
 # ------------------------------------------------------------------ scaling
-variable "min_size" {
-  description = "Fewest instances the group keeps."
-  type        = number
-  default     = 2
+# The root checks the sizes (1 <= min_size <= desired_capacity <= max_size <= 50), where the
+# operator sets them, and holds the defaults.
+variable "scaling" {
+  description = "Group sizes (min_size, desired_capacity: the scaling policy moves it afterwards, max_size: the cost ceiling), target tracking (target_requests_per_instance: ALB requests per instance per minute) and instance refresh (min_healthy_percentage in service while a release rolls; instance_warmup_seconds to boot, fetch the release and pass /readyz)."
+  type = object({
+    min_size                     = number
+    desired_capacity             = number
+    max_size                     = number
+    target_requests_per_instance = number
+    min_healthy_percentage       = number
+    instance_warmup_seconds      = number
+  })
 
   validation {
-    condition     = var.min_size >= 1
-    error_message = "min_size must be at least 1."
-  }
-}
-
-variable "desired_capacity" {
-  description = "Instances at creation (the scaling policy moves it between min_size and max_size afterwards)."
-  type        = number
-  default     = 2
-}
-
-variable "max_size" {
-  description = "Most instances the group may launch (the cost ceiling)."
-  type        = number
-  default     = 6
-
-  validation {
-    condition     = var.max_size >= 1 && var.max_size <= 50
-    error_message = "max_size must be between 1 and 50."
-  }
-}
-
-variable "target_requests_per_instance" {
-  description = "Target-tracking value: ALB requests per instance per minute the group steers towards."
-  type        = number
-  default     = 1000
-
-  validation {
-    condition     = var.target_requests_per_instance > 0
+    condition     = var.scaling.target_requests_per_instance > 0
     error_message = "target_requests_per_instance must be positive."
   }
-}
-
-variable "min_healthy_percentage" {
-  description = "Instance refresh: share of the group that stays in service while a release rolls."
-  type        = number
-  default     = 90
 
   validation {
-    condition     = var.min_healthy_percentage >= 0 && var.min_healthy_percentage <= 100
+    condition     = var.scaling.min_healthy_percentage >= 0 && var.scaling.min_healthy_percentage <= 100
     error_message = "min_healthy_percentage must be between 0 and 100."
   }
-}
-
-variable "instance_warmup_seconds" {
-  description = "Seconds a new instance needs to boot, fetch the release and pass /readyz (refresh and scaling wait this long)."
-  type        = number
-  default     = 300
 }
 
 # ------------------------------------------------------------------ load balancer and TLS

@@ -13,13 +13,13 @@ resource "aws_elasticache_replication_group" "this" {
   description          = "${var.name}: link cache and shared click counters"
 
   engine               = "redis"
-  engine_version       = var.engine_version
-  node_type            = var.node_type
+  engine_version       = var.nodes.engine_version
+  node_type            = var.nodes.node_type
   port                 = 6379
-  parameter_group_name = coalesce(var.parameter_group_name, "default.redis${split(".", var.engine_version)[0]}")
+  parameter_group_name = coalesce(var.nodes.parameter_group_name, "default.redis${split(".", var.nodes.engine_version)[0]}")
 
   # A replica in another AZ with automatic failover: losing the primary costs seconds, not the cache.
-  num_cache_clusters         = var.replicas + 1
+  num_cache_clusters         = var.nodes.replicas + 1
   automatic_failover_enabled = true
   multi_az_enabled           = true
 

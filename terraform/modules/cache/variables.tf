@@ -26,41 +26,28 @@ variable "kms_key_arn" {
   type        = string
 }
 
-variable "engine_version" {
-  description = "Redis engine version."
-  type        = string
-  default     = "7.1"
+variable "nodes" {
+  description = "The replication group's nodes: Redis engine_version (6.x or 7.x), parameter_group_name (null picks the engine's default, default.redis7 for 7.x), node_type, and replicas in other AZs (Multi-AZ failover needs at least one; for one cheap node use cache_mode = \"ec2\")."
+  type = object({
+    engine_version       = optional(string, "7.1")
+    parameter_group_name = optional(string)
+    node_type            = optional(string, "cache.t4g.micro")
+    replicas             = optional(number, 1)
+  })
+  default = {}
 
   validation {
-    condition     = can(regex("^[67]\\.[0-9]+$", var.engine_version))
+    condition     = can(regex("^[67]\\.[0-9]+$", var.nodes.engine_version))
     error_message = "engine_version must be a Redis 6.x or 7.x version such as \"7.1\"."
   }
-}
-
-variable "parameter_group_name" {
-  description = "ElastiCache parameter group; null picks the engine's default (default.redis7 for 7.x)."
-  type        = string
-  default     = null
-}
-
-variable "node_type" {
-  description = "ElastiCache node type."
-  type        = string
-  default     = "cache.t4g.micro"
 
   validation {
-    condition     = startswith(var.node_type, "cache.")
+    condition     = startswith(var.nodes.node_type, "cache.")
     error_message = "node_type must be an ElastiCache node type such as cache.t4g.micro."
   }
-}
-
-variable "replicas" {
-  description = "Read replicas in other AZs (Multi-AZ failover needs at least one; for one cheap node use cache_mode = \"ec2\")."
-  type        = number
-  default     = 1
 
   validation {
-    condition     = var.replicas >= 1 && var.replicas <= 5
+    condition     = var.nodes.replicas >= 1 && var.nodes.replicas <= 5
     error_message = "replicas must be between 1 and 5 (automatic failover needs a replica)."
   }
 }

@@ -1,5 +1,5 @@
-# name is checked once, where the operator sets it:
-# in the root module's variables.tf (this module's only caller).
+# name, and the two AZs RDS needs (az_count, hence subnet_ids), are checked once, where the
+# operator sets them: in the root module's variables.tf (this module's only caller).
 
 variable "name" {
   description = "Prefix for every resource name."
@@ -9,11 +9,6 @@ variable "name" {
 variable "subnet_ids" {
   description = "Private data subnets (at least two AZs, an RDS requirement)."
   type        = list(string)
-
-  validation {
-    condition     = length(var.subnet_ids) >= 2
-    error_message = "subnet_ids must list at least two subnets in different AZs."
-  }
 }
 
 variable "security_group_ids" {

@@ -111,6 +111,7 @@ resource "aws_flow_log" "this" {
 }
 
 # ---------------------------------------------------------------- instance identity
+# EC2's trust policy, for every instance role: this one and app_scaling's (an output).
 data "aws_iam_policy_document" "instance_assume" {
   statement {
     actions = ["sts:AssumeRole"]

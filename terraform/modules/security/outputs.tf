@@ -13,6 +13,11 @@ output "instance_role_name" {
   value       = aws_iam_role.instance.name
 }
 
+output "instance_assume_role_policy" {
+  description = "Trust policy letting EC2 assume a role, for every instance role (JSON)."
+  value       = data.aws_iam_policy_document.instance_assume.json
+}
+
 output "security_group_ids" {
   description = "Security group of each tier: bastion, lb, app, db, cache."
   value       = local.groups
