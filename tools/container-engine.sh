@@ -50,7 +50,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ENGINE_DIR="$HERE/container-engine"
 STATE=/run/flask-multitier-engine           # pid files and the lock (tmpfs: gone after a reboot)
 # trixie apt lists, debootstrap scratch: under the project's one cache root (`make clean-cache`)
-CACHE="${FLASK_MT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flask-multitier}/container-engine"
+CACHE_ROOT="${FLASK_MT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flask-multitier}"
+CACHE="$CACHE_ROOT/container-engine"
 SOCK=/run/podman/podman.sock
 BASE_IMAGE=localhost/debian:bookworm-slim
 STANDIN_PREFIX=localhost/flask-multitier-standin
@@ -90,10 +91,20 @@ install_packages() {
   done
   [ ${#missing[@]} -eq 0 ] && return
   log "apt: installing ${missing[*]}"
-  # Another apt run (a test installing its own tool, unattended upgrades) may hold dpkg's lock.
-  local apt=(apt-get -o DPkg::Lock::Timeout=600)
-  "${apt[@]}" update -qq
-  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # One apt run of the project's at a time (the tests' installs take the same lock), and another
+  # apt run (unattended upgrades) may still hold dpkg's lock, or the lists' lock, for which
+  # `apt-get update` does not wait: DPkg::Lock::Timeout covers dpkg's only.
+  mkdir -p "$CACHE_ROOT"
+  (
+    flock -w 1200 8 || die "timed out waiting for $CACHE_ROOT/apt.lock"
+    local apt=(apt-get -o DPkg::Lock::Timeout=600) tries=0
+    until "${apt[@]}" update -qq; do
+      (( ++tries < 30 )) || die "apt-get update failed $tries times"
+      log "apt-get update failed (another apt run holding its lock?): again in 10 s"
+      sleep 10
+    done
+    DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  ) 8>"$CACHE_ROOT/apt.lock"
 }
 
 wa1_cgroup_hybrid() {
