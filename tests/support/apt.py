@@ -7,12 +7,17 @@ import fcntl
 import os
 import shutil
 import subprocess
+import time
 
 from tests.support.need import need
 from tests.support.paths import CACHE_ROOT
 
 # wait for dpkg's lock when something else installs (another test worker, the stack's own helper)
 APT_GET = ("apt-get", "-o", "DPkg::Lock::Timeout=600")
+# `apt-get update` does not wait for the lists' lock (DPkg::Lock::Timeout covers dpkg's only): an
+# apt run outside the project's lock (unattended upgrades) makes it fail at once, so it is retried,
+# as tools/container-engine.sh does.
+UPDATE_ATTEMPTS, UPDATE_PAUSE_SECONDS = 30, 10
 
 
 def _missing(packages: tuple[str, ...]) -> list[str]:
@@ -44,7 +49,7 @@ def ensure_debian_packages(*packages: str) -> None:
         if not missing:
             return
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run([*APT_GET, "update", "-qq"], check=True, env=env)
+        _update(env)
         install = [*APT_GET, "install", "-y", "-qq", "--no-install-recommends", *missing]
         subprocess.run(install, check=True, env=env)
 
@@ -56,3 +61,11 @@ def debian_tool(command: str, package: str) -> str:
     path = shutil.which(command)
     need(path is not None, f"{command} (Debian package {package}) is not installed")
     return str(path)
+
+
+def _update(env: dict[str, str]) -> None:
+    for _ in range(UPDATE_ATTEMPTS - 1):
+        if subprocess.run([*APT_GET, "update", "-qq"], check=False, env=env).returncode == 0:
+            return
+        time.sleep(UPDATE_PAUSE_SECONDS)
+    subprocess.run([*APT_GET, "update", "-qq"], check=True, env=env)  # the last one raises
