@@ -8,13 +8,14 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+import sys
 import tempfile
 from typing import TYPE_CHECKING
 
 # app.config loads none of the app (see app/__init__.py): the app's modules are imported further
 # down, once PROMETHEUS_MULTIPROC_DIR is set (the metrics need it), and the app itself is built
 # in each worker.
-from app.config import ConfigError, ServerSettings, load_settings
+from app.config import APP_WSGI, ConfigError, ServerSettings, load_settings
 
 if TYPE_CHECKING:
     from gunicorn.arbiter import Arbiter
@@ -93,6 +94,21 @@ else:
 # code already imported: a release restarts the service, as every topology here does.
 for _module in ("app.factory", "app.api", "app.ops", "app.web"):
     importlib.import_module(_module)
+
+
+def on_starting(server: Arbiter) -> None:
+    """Check the app's own settings once, in the master, before any worker forks: a bad
+    environment stops gunicorn with one message and exit 4, its "app failed to load". Left to
+    the workers, every one fails at once, and gunicorn, already halting for the first, lets the
+    second one's failure escape as a traceback with exit 1."""
+    if wsgi_app != APP_WSGI:
+        return  # a reference app of bench/ reads none of the app's settings
+    try:
+        load_settings()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        on_exit(server)  # gunicorn calls it only after a start
+        raise SystemExit(server.APP_LOAD_ERROR) from None
 
 
 def on_exit(server: Arbiter) -> None:

@@ -248,6 +248,10 @@ def _default_workers() -> int:
     return min(os.cpu_count() or 1, MAX_WORKERS)
 
 
+# The project's WSGI callable, gunicorn's default app (bench/ names its reference apps instead).
+APP_WSGI = "app.wsgi:app"
+
+
 def _empty_is_default(default: str) -> Callable[[object], object]:
     return lambda value: value or default
 
@@ -271,7 +275,7 @@ class ServerSettings(BaseSettings):
     KEEPALIVE: Annotated[int, in_range(0, 3600)] = 75
     MAX_REQUESTS: Annotated[int, in_range(0, 10_000_000)] = 10000
     # The WSGI callable; bench/ names its reference apps here to serve them with these settings.
-    WSGI_APP: Annotated[str, BeforeValidator(_empty_is_default("app.wsgi:app"))] = "app.wsgi:app"
+    WSGI_APP: Annotated[str, BeforeValidator(_empty_is_default(APP_WSGI))] = APP_WSGI
     ACCESS_LOG: str = "-"  # empty: no access log
     LOG_LEVEL: LogLevel = "INFO"
     FORWARDED_ALLOW_IPS: str = "127.0.0.1,::1"

@@ -183,10 +183,12 @@ def test_gunicorn_refuses_production_without_secret_key_or_host_names() -> None:
     result = run_gunicorn({"BIND": f"127.0.0.1:{free_port()}", "WEB_CONCURRENCY": "3"})
     assert result.returncode == 4  # gunicorn's "App failed to load": the master stops
     output = result.stdout + result.stderr
-    # Said once, whatever the number of workers, and without a traceback.
+    # Said once, by the master before it forks (3 workers would otherwise each fail), and
+    # without a traceback.
     assert output.count("SECRET_KEY is required when APP_ENV=production") == 1, output
     assert output.count("PUBLIC_BASE_URL or ALLOWED_HOSTS is required") == 1, output
     assert "Traceback" not in output, output
+    assert "Booting worker" not in output, output
 
 
 def test_gunicorn_refuses_the_example_files_secret_key() -> None:
