@@ -50,12 +50,19 @@ def _create(state: State, code: str) -> None:
 EXPECTED = {"redirect": {302}, "api-read": {200}, "health": {200}, "write": {201}}
 
 
-def _unexpected(load: Load) -> list[tuple[str, int, str]]:
+def _unexpected(load: Load, allowed: list[Outcome] | None = None) -> list[tuple[str, int, str]]:
     return [
         (o.name, o.reply.status, o.reply.error or o.reply.body[:200].decode(errors="replace"))
         for o in load.outcomes
-        if o.reply.status not in EXPECTED[o.name]
+        if o.reply.status not in EXPECTED[o.name] and o not in (allowed or [])
     ]
+
+
+def _cut_mid_reply(outcome: Outcome) -> bool:
+    """A reply whose headers had arrived when its process died: gunicorn writes the headers and
+    the body in two system calls, and nginx forwards the headers as soon as it has them, so a
+    SIGKILL between the two leaves the client a short body that no proxy can take back."""
+    return outcome.reply.status == 0 and (outcome.reply.error or "").startswith("IncompleteRead")
 
 
 def test_sigkill_of_one_instance_costs_no_client_request(make_stack: StackFactory) -> None:
@@ -75,7 +82,11 @@ def test_sigkill_of_one_instance_costs_no_client_request(make_stack: StackFactor
         os.killpg(victim.proc.pid, signal.SIGKILL)  # the instance and all its workers, no warning
         load.wait_for(450)
     procs.reap(victim.proc.pid)
-    assert _unexpected(load) == []
+    # Every request nginx could still send elsewhere succeeded: the only ones allowed to fail are
+    # replies already under way in the killed process, at most one per client thread.
+    cut = [o for o in load.outcomes if _cut_mid_reply(o)]
+    assert len(cut) <= len(workers), cut
+    assert _unexpected(load, allowed=cut) == []
     served_before = {o.reply.served_by for o in load.outcomes[:before_kill]}
     assert victim.name in served_before  # it was really taking traffic when it died
     assert len(load.outcomes) >= 600
