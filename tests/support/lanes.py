@@ -16,7 +16,7 @@ from xdist.scheduler import LoadGroupScheduling
 # Expected minutes per group on a quiet 2-core machine, cold caches excluded (they add once).
 GROUP_MINUTES = {
     # the tutorial's step 3: vagrant up with its provisioning, under emulation
-    "infra/vagrant/test_vagrant_up": 10.0,
+    "infra/vagrant/test_vagrant_up": 16.0,
     "infra/deploy/test_deploy_stand_in_hosts": 1.0,
     # a fresh install of five hosts, then the deploy CLI onto them for both AWS topologies
     "infra/ansible/test_ansible_layered": 10.0,
