@@ -78,6 +78,11 @@ with_lock() {  # serialise host changes between concurrent callers (e.g. paralle
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# The daemons below start from / : one whose working directory was removed cannot start a
+# container (conmon, run for each one, stops with "Failed to get working directory"). One that
+# holds a removed folder (started elsewhere by an earlier version of this script) is replaced.
+serving() { alive "$1" && [[ $(readlink "/proc/$(cat "$1")/cwd") != *" (deleted)" ]]; }
+
 mirror() {  # the Debian mirror the host already uses
   local m
   m=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
@@ -162,12 +167,13 @@ EOF
 }
 
 start_api() {
-  alive "$STATE/podman-api.pid" && [ -S "$SOCK" ] && return
+  serving "$STATE/podman-api.pid" && [ -S "$SOCK" ] && return
+  stop_pidfile "$STATE/podman-api.pid"
   mkdir -p "$(dirname "$SOCK")"
   rm -f "$SOCK"
   # WA3: the API service does the builds, so BUILDAH_FORMAT must be in ITS environment.
-  BUILDAH_FORMAT=docker setsid podman system service --time=0 "unix://$SOCK" \
-    >"$STATE/podman-api.log" 2>&1 </dev/null 9>&- &
+  (cd / && BUILDAH_FORMAT=docker exec setsid podman system service --time=0 "unix://$SOCK" \
+    >"$STATE/podman-api.log" 2>&1 </dev/null 9>&-) &
   echo $! >"$STATE/podman-api.pid"
   local _
   for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
@@ -176,8 +182,9 @@ start_api() {
 }
 
 wa4_health_ticker() {
-  alive "$STATE/health-ticker.pid" && return
-  setsid "$ENGINE_DIR/health-ticker.sh" >"$STATE/health-ticker.log" 2>&1 </dev/null 9>&- &
+  serving "$STATE/health-ticker.pid" && return
+  stop_pidfile "$STATE/health-ticker.pid"
+  (cd / && exec setsid "$ENGINE_DIR/health-ticker.sh" >"$STATE/health-ticker.log" 2>&1 </dev/null 9>&-) &
   echo $! >"$STATE/health-ticker.pid"
   log "WA4 health-ticker started (pid $!)"
 }
