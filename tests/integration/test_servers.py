@@ -111,9 +111,12 @@ def test_graceful_stop_writes_every_counted_click(gunicorn: dict) -> None:
 
 def healthz_count(base: str) -> float:
     # A fresh connection each time, so successive scrapes land on different workers.
-    text = requests.get(f"{base}/metrics", headers={"Connection": "close"}).text
+    scrape = requests.get(f"{base}/metrics", headers={"Connection": "close"})
+    assert scrape.status_code == 200, scrape.text[:2000]
     prefix = 'http_requests_total{endpoint="/healthz",method="GET",status="200"}'
-    return float(next(line for line in text.splitlines() if line.startswith(prefix)).split()[-1])
+    counted = [line for line in scrape.text.splitlines() if line.startswith(prefix)]
+    assert counted, f"no {prefix} in the scrape:\n{scrape.text[:4000]}"
+    return float(counted[0].split()[-1])
 
 
 def test_metrics_cover_every_worker(gunicorn: dict) -> None:
