@@ -83,6 +83,14 @@ alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 # holds a removed folder (started elsewhere by an earlier version of this script) is replaced.
 serving() { alive "$1" && [[ $(readlink "/proc/$(cat "$1")/cwd") != *" (deleted)" ]]; }
 
+start_daemon() {  # PIDFILE LOGFILE COMMAND...: detached, from /, replacing one not serving
+  local pidfile=$1 logfile=$2
+  shift 2
+  stop_pidfile "$pidfile"
+  (cd / && exec setsid "$@" >"$logfile" 2>&1 </dev/null 9>&-) &
+  echo $! >"$pidfile"
+}
+
 mirror() {  # the Debian mirror the host already uses
   local m
   m=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
@@ -168,13 +176,11 @@ EOF
 
 start_api() {
   serving "$STATE/podman-api.pid" && [ -S "$SOCK" ] && return
-  stop_pidfile "$STATE/podman-api.pid"
   mkdir -p "$(dirname "$SOCK")"
   rm -f "$SOCK"
   # WA3: the API service does the builds, so BUILDAH_FORMAT must be in ITS environment.
-  (cd / && BUILDAH_FORMAT=docker exec setsid podman system service --time=0 "unix://$SOCK" \
-    >"$STATE/podman-api.log" 2>&1 </dev/null 9>&-) &
-  echo $! >"$STATE/podman-api.pid"
+  start_daemon "$STATE/podman-api.pid" "$STATE/podman-api.log" \
+    env BUILDAH_FORMAT=docker podman system service --time=0 "unix://$SOCK"
   local _
   for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
   [ -S "$SOCK" ] || die "podman API socket $SOCK did not appear (see $STATE/podman-api.log)"
@@ -183,10 +189,8 @@ start_api() {
 
 wa4_health_ticker() {
   serving "$STATE/health-ticker.pid" && return
-  stop_pidfile "$STATE/health-ticker.pid"
-  (cd / && exec setsid "$ENGINE_DIR/health-ticker.sh" >"$STATE/health-ticker.log" 2>&1 </dev/null 9>&-) &
-  echo $! >"$STATE/health-ticker.pid"
-  log "WA4 health-ticker started (pid $!)"
+  start_daemon "$STATE/health-ticker.pid" "$STATE/health-ticker.log" "$ENGINE_DIR/health-ticker.sh"
+  log "WA4 health-ticker started (pid $(cat "$STATE/health-ticker.pid"))"
 }
 
 # apt-get with its own sources.list, lists and cache under $1: the host's apt state is untouched.
