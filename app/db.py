@@ -8,12 +8,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Executable, create_engine, event, text
+from sqlalchemy import Select, TextClause, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from app.config import INSTANCE_DIR, Settings
+
+# What the one-round-trip helpers send: a Core select or a statement string.
+Statement = Select[Any] | TextClause
+PING = text("SELECT 1")
 
 
 class Base(DeclarativeBase):
@@ -34,6 +38,7 @@ class Database:
         )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._reads = sessionmaker(self.autocommit, expire_on_commit=False)
+        self._sql: dict[Statement, str] = {}  # statement -> its text for the driver
 
     def read_session(self) -> Session:
         """A session for reads of one statement each: no BEGIN/ROLLBACK around them (PostgreSQL).
@@ -48,7 +53,7 @@ class Database:
         with self._sessions.begin() as session:
             yield session
 
-    def read_one(self, statement: Executable, **params: Any) -> Any:
+    def read_one(self, statement: Statement, **params: Any) -> Any:
         """First column of the first row of a read-only statement: the redirect's lookup.
 
         One round trip on the autocommit engine (no BEGIN/ROLLBACK), and once more on a fresh
@@ -57,11 +62,12 @@ class Database:
         """
         for attempt in (1, 2):
             try:
-                with self.autocommit.connect() as connection:
-                    return connection.execute(statement, params).scalar()
+                row = self._first_row(statement, params)
             except DBAPIError as exc:
                 if attempt == 2 or not exc.connection_invalidated:
                     raise
+            else:
+                return None if row is None else row[0]
         raise AssertionError("unreachable")
 
     @property
@@ -69,23 +75,70 @@ class Database:
         """Whether write_once may send several statements (PostgreSQL: one transaction)."""
         return self.autocommit is not self.engine
 
-    def write_once(self, statements: Executable, **params: Any) -> Any:
-        """The last row of `statements` (None when it has none), sent in one round trip.
+    def write_once(self, statements: Statement, **params: Any) -> tuple[Any, ...] | None:
+        """The first row of `statements`' last result (None when it has none), sent in one
+        round trip.
 
         On the autocommit engine, so no BEGIN/COMMIT of the driver's own: PostgreSQL runs the
         statements of one query string as one transaction, and any error rolls all back. Not
         repeated when the connection turns out dead (a write may not be safe to repeat): the
         error goes to the caller (503).
         """
-        with self.autocommit.connect() as connection:
-            return connection.execute(statements, params).first()
+        return self._first_row(statements, params)
+
+    def _first_row(self, statement: Statement, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """`statement`'s first row, sent on a pooled driver connection of the autocommit engine.
+
+        Why not Connection.execute: for one statement, SQLAlchemy's Connection and Result
+        (autobegin, execution context, result metadata) cost about three times the driver's own
+        work (measured: ~180 µs against ~60 µs of CPU per lookup), and the redirect's miss and
+        the create are each one statement. The statement stays a SQLAlchemy construct, compiled
+        once for the driver; errors come out as SQLAlchemy's, as from a Connection.
+        """
+        if not self.runs_statement_lists:  # SQLite in development: its dialect converts types
+            with self.autocommit.connect() as sqlite:
+                row = sqlite.execute(statement, params).first()
+                return None if row is None else tuple(row)
+        sql = self._compiled(statement)
+        dialect = self.autocommit.dialect
+        connection = None
+        try:
+            connection = self.autocommit.raw_connection()  # may open one: that can fail too
+            cursor = connection.cursor()
+            try:
+                cursor.execute(sql, params)
+                return cursor.fetchone() if cursor.description else None
+            finally:
+                cursor.close()
+        except dialect.loaded_dbapi.Error as exc:
+            dead = connection is not None and dialect.is_disconnect(
+                exc, connection.dbapi_connection, None
+            )
+            if connection is not None and dead:
+                # The server restarted: every pooled connection is as dead as this one.
+                connection.invalidate(exc)
+                self.autocommit.dispose()
+            raise DBAPIError.instance(
+                sql, params, exc, dialect.loaded_dbapi.Error, connection_invalidated=dead
+            ) from exc
+        finally:
+            if connection is not None:
+                connection.close()
+
+    def _compiled(self, statement: Statement) -> str:
+        """The driver's text of `statement`, compiled on first use and kept (the statements are
+        module constants: a handful per process)."""
+        sql = self._sql.get(statement)
+        if sql is None:
+            sql = self._sql[statement] = str(statement.compile(dialect=self.autocommit.dialect))
+        return sql
 
     def engines(self) -> list[Engine]:
         """Every engine, each once: for pool metrics and statement logs."""
         return [self.engine] if self.autocommit is self.engine else [self.engine, self.autocommit]
 
     def ping(self) -> None:
-        self.read_one(text("SELECT 1"))
+        self.read_one(PING)
 
     def close(self) -> None:
         """Close the pooled connections of both engines (a later use would open new ones)."""

@@ -146,7 +146,7 @@ class LinkService:
             row = self.db.write_once(CREATE_ONCE, **values)
             if row is None:
                 return False
-            link.id = row.id
+            link.id = row[0]
             return True
         try:
             with self.db.transaction() as session:

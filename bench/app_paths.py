@@ -21,18 +21,18 @@ import os
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import redis
 from flask import Flask
-from sqlalchemy import event
 
 from app import create_app
 from app.config import Settings, load_settings
 from app.migrate import upgrade
 from bench.scratch import DEFAULT_ADMIN_URL, preload, scratch_database, with_path
+from bench.statements import counting_statements
 
 BENCH_REDIS_DB = 13
 HOST = "bench.example"
@@ -122,23 +122,9 @@ def _time(app: Flask, path: str, environs: list[dict[str, Any]]) -> tuple[float,
     )
 
 
-@contextmanager
-def _statement_log(app: Flask) -> Iterator[Counter[str]]:
+def _statement_log(app: Flask) -> AbstractContextManager[Counter[str]]:
     """Every statement the app's engines send (first word), counted while the block runs."""
-    seen: Counter[str] = Counter()
-    links = app.extensions["links"]
-    engines = {id(e): e for e in links.db.engines()}.values()
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen[statement.split(None, 1)[0].upper()] += 1
-
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", count)
+    return counting_statements(app.extensions["links"].db.engines())
 
 
 def _settings(database_url: str, redis_url: str) -> Settings:

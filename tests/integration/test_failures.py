@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 
+from tests.support import pg
 from tests.support.auth import ADMIN, bearer
 from tests.support.flask_client import create_link
 from tests.support.redis_server import RedisServer
@@ -111,6 +112,25 @@ def test_postgres_down_answers_503_with_retry_after_then_recovers(
         client.post("/api/links", json={"url": "https://example.com/", "code": "after"}).status_code
         == 201
     )
+
+
+def test_a_database_restart_costs_a_redirect_lookup_nothing(
+    make_app: Callable[..., Flask], database_url: str
+) -> None:
+    """A restarted server has dropped every pooled connection. The lookup's first try finds
+    its connection dead, the pool is renewed, and the retry on a new connection answers."""
+    client = make_app().test_client()
+    for code in ("first", "second"):
+        create_link(client, code=code)
+    assert client.get("/first").status_code == 302  # the lookup's pool holds a connection now
+    with pg.connect(database_url, autocommit=True) as admin:
+        ended = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = 'flask-multitier'"
+        ).fetchone()
+    assert ended is not None and ended[0] >= 1
+    assert client.get("/second").status_code == 302  # in no cache: read from the database
+    assert client.get("/readyz").status_code == 200
 
 
 def test_cached_redirects_keep_working_while_postgres_is_down(

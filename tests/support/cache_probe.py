@@ -7,19 +7,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask
-from sqlalchemy import event
+
+from bench.statements import counting_statements
 
 
 @contextmanager
 def counting(app: Flask) -> Iterator[dict[str, int]]:
     """Counts SQL statements and Redis commands the app sends while the block runs (no Redis
-    command with the in-process cache)."""
+    command with the in-process cache); read the counts after the block."""
     service = app.extensions["links"]
     seen = {"sql": 0, "redis": 0}
-
-    def on_sql(*_args: object) -> None:
-        seen["sql"] += 1
-
     client = getattr(service.cache, "redis", None)  # None: the in-process cache
     original = client.execute_command if client else None
 
@@ -27,18 +24,16 @@ def counting(app: Flask) -> Iterator[dict[str, int]]:
         seen["redis"] += 1
         return original(*args, **kwargs)
 
-    engines = service.db.engines()  # the autocommit one for reads too
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", on_sql)
     if client:
         client.execute_command = on_redis
-    try:
-        yield seen
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", on_sql)
-        if client:
-            client.execute_command = original
+    # At the driver: the app's one-statement reads skip SQLAlchemy's cursor events.
+    with counting_statements(service.db.engines()) as statements:
+        try:
+            yield seen
+        finally:
+            seen["sql"] = sum(statements.values())
+            if client:
+                client.execute_command = original
 
 
 def wait_for_memory(*apps: Flask, timeout: float = 10) -> None:
