@@ -29,8 +29,11 @@ Hook = TypeVar("Hook")
 
 def register_rate_limits(app: Flask, settings: Settings) -> None:
     """Bind Flask-Limiter to `app` (after its blueprints) and limit the write endpoints."""
+    if not settings.RATELIMIT_ENABLED:
+        # Off (load tests): not bound at all. A disabled limiter's decorator still looks up
+        # and filters the view's limits on every write before finding them off.
+        return
     app.config.update(
-        RATELIMIT_ENABLED=settings.RATELIMIT_ENABLED,
         RATELIMIT_STORAGE_URI=_storage_uri(settings),
         RATELIMIT_STORAGE_OPTIONS=_storage_options(settings),
         RATELIMIT_SWALLOW_ERRORS=True,
