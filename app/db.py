@@ -156,9 +156,6 @@ def _make_engine(settings: Settings, autocommit: bool = False) -> Engine:
         settings.DATABASE_URL,
         # Set once per new connection; psycopg2's autocommit is a client-side flag.
         isolation_level="AUTOCOMMIT" if autocommit else None,
-        # The click flush updates every code clicked since the last one: sent 100 UPDATEs per
-        # round trip (psycopg2's execute_batch), not one round trip per code.
-        executemany_mode="values_plus_batch",
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_POOL_SIZE,
         pool_timeout=3,  # a saturated pool answers 503 quickly instead of queueing forever

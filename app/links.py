@@ -49,6 +49,16 @@ CREATE_ONCE = text(
 )
 
 
+# A click flush in one statement (PostgreSQL), however many codes it holds: the batch travels as
+# two arrays. One UPDATE per code, even sent 100 to a round trip, cost the server about three
+# times as much per code: each statement is parsed and planned on its own.
+ADD_CLICKS = text(
+    "UPDATE links SET clicks = links.clicks + batch.n "
+    "FROM unnest(CAST(:codes AS text[]), CAST(:counts AS integer[])) AS batch(code, n) "
+    "WHERE links.code = batch.code"
+)
+
+
 class CodeTaken(Exception):
     """The requested code belongs to another link, or did once (codes are never reused)."""
 
@@ -236,7 +246,10 @@ class LinkService:
         return url
 
     def add_clicks(self, batch: Mapping[str, int]) -> None:
-        """Flush target for ClickCounter: one atomic increment per code, one transaction."""
+        """Flush target for ClickCounter: every code's atomic increment, in one transaction."""
+        if self.db.runs_statement_lists:
+            self.db.write_once(ADD_CLICKS, codes=list(batch), counts=list(batch.values()))
+            return
         links = cast(Table, Link.__table__)  # declarative types it as any FromClause
         increment = (
             update(links)
