@@ -56,6 +56,18 @@ def test_clicks_reach_the_database_within_seconds_on_their_own(
     assert client.get("/api/links/soon").get_json()["clicks"] == 4
 
 
+def test_a_flush_of_several_codes_adds_each_its_own_count(app: Flask, database_url: str) -> None:
+    client = app.test_client()
+    counts = {"one": 1, "two": 2, "five": 5}
+    for code in counts:
+        create_link(client, code=code)
+    for code, n in counts.items():
+        for _ in range(n):
+            client.get(f"/{code}")
+    app.extensions["links"].clicks.flush()  # one batch with every code (or what is left of it)
+    assert {code: clicks_in_db(database_url, code) for code in counts} == counts
+
+
 def test_clicks_survive_an_app_restart(make_app: Callable[..., Flask], database_url: str) -> None:
     first = make_app(CLICK_FLUSH_SECONDS=60)  # nothing flushes on its own during the test
     create_link(first.test_client(), code="kept")
