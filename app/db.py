@@ -111,11 +111,12 @@ class Database:
             finally:
                 cursor.close()
         except dialect.loaded_dbapi.Error as exc:
-            dead = connection is not None and dialect.is_disconnect(
+            dead = False
+            if connection is not None and dialect.is_disconnect(
                 exc, connection.dbapi_connection, None
-            )
-            if connection is not None and dead:
+            ):
                 # The server restarted: every pooled connection is as dead as this one.
+                dead = True
                 connection.invalidate(exc)
                 self.autocommit.dispose()
             raise DBAPIError.instance(

@@ -20,9 +20,7 @@ import json
 import os
 import statistics
 import time
-from collections import Counter
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Any
 
 import redis
@@ -122,11 +120,6 @@ def _time(app: Flask, path: str, environs: list[dict[str, Any]]) -> tuple[float,
     )
 
 
-def _statement_log(app: Flask) -> AbstractContextManager[Counter[str]]:
-    """Every statement the app's engines send (first word), counted while the block runs."""
-    return counting_statements(app.extensions["links"].db.engines())
-
-
 def _settings(database_url: str, redis_url: str) -> Settings:
     return load_settings(
         Settings,
@@ -205,7 +198,7 @@ def _run(app: Flask, args: argparse.Namespace, wanted: list[str]) -> None:
         print("|---|---|")
         for path in wanted:
             environs = requests.make(path)[:100]
-            with _statement_log(app) as seen:
+            with counting_statements(app.extensions["links"].db.engines()) as seen:
                 _time(app, path, environs)
             per = ", ".join(f"{word} {n / len(environs):g}" for word, n in sorted(seen.items()))
             print(f"| {path} | {per or 'none'} |")
