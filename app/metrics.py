@@ -3,7 +3,9 @@ every worker write to shared files, so /metrics on any worker reports the whole 
 
 from __future__ import annotations
 
+import glob
 import os
+from collections.abc import Iterable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -15,6 +17,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 REQUESTS = Counter(
     "http_requests_total", "HTTP requests answered", ["method", "endpoint", "status"]
@@ -41,9 +45,36 @@ DB_POOL_IN_USE = Gauge(
 )
 
 
+class _SizedFilesCollector(Collector):
+    """prometheus_client's multiprocess merge, minus the files still at 0 bytes.
+
+    A worker creates its metrics file and only then sizes it (zero-filled, which reads as
+    empty); a scrape that reads the file in between fails on its missing header, and takes
+    every worker's metrics with it (/metrics answers 500). A worker killed in that moment
+    leaves such a file for good. An empty file holds nothing yet: it is left out.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def collect(self) -> Iterable[Metric]:
+        files = glob.glob(os.path.join(self.path, "*.db"))
+        merged: Iterable[Metric] = multiprocess.MultiProcessCollector.merge(
+            [name for name in files if _holds_data(name)]
+        )
+        return merged
+
+
+def _holds_data(name: str) -> bool:
+    try:
+        return os.path.getsize(name) > 0
+    except FileNotFoundError:  # an exited worker's file, removed since the listing
+        return False
+
+
 def render() -> tuple[bytes, str]:
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        registry.register(_SizedFilesCollector(os.environ["PROMETHEUS_MULTIPROC_DIR"]))
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
