@@ -43,7 +43,7 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any, Protocol, cast
 
 import redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from app import metrics
 from app.local_cache import LocalLevel, LocalTable
@@ -167,7 +167,7 @@ class RedisCache:
         self._writes = redis.Redis.from_url(
             url, socket_timeout=INVALIDATION_TIMEOUT_SECONDS, **options
         )
-        self._fill = self.redis.register_script(FILL_UNLESS_TOMBSTONED)
+        self._fill_script = self.redis.register_script(FILL_UNLESS_TOMBSTONED)
         self._local = LocalLevel(self.redis, self.channel, min(ttl, LOCAL_MAX_TTL_SECONDS))
         self._server: str | None = None  # run_id of the Redis process the newest connection met
         self._down_until = 0.0
@@ -190,7 +190,9 @@ class RedisCache:
         if url is not None:
             return url
         server = self._server or self._redis_call(self._connect, self.redis)
-        url = cast(str | None, self._redis_call(self.redis.get, self._key("url", code, server)))
+        url = cast(
+            str | None, self._redis_call(self._command, "GET", self._key("url", code, server))
+        )
         if server is None or server != self._server:
             url = None  # another Redis process answered than the one the key was named for
         (metrics.REDIS_HIT if url else metrics.REDIS_MISS).inc()
@@ -200,7 +202,7 @@ class RedisCache:
         url = load(code)
         if url is not None and server is not None:
             keys = [self._key("url", code, server), self._key("deleted", code, server)]
-            filled = self._redis_call(self._fill, keys=keys, args=[url, self.ttl]) == 1
+            filled = self._redis_call(self._fill, keys, url) == 1
             if filled and server == self._server:  # no tombstone: no delete raced this read
                 self._local.put(code, url, generation)
         return url
@@ -265,6 +267,35 @@ class RedisCache:
             # The Redis process was not known yet, or has changed: do it in its namespace.
             if time.monotonic() >= deadline:
                 raise CacheUnavailable("the Redis process changed during the invalidation")
+
+    def _command(self, *args: Any) -> Any:
+        """One command's reply, on a pooled connection of the read client.
+
+        The redirect's two commands go this way, not through Redis.execute_command: its retry
+        policy and per-call bookkeeping cost about as much CPU as the command itself (measured:
+        ~65 µs against ~39 µs per GET). A failure is raised at once and opens the breaker
+        (_redis_call), which is all the retrying a read needs.
+        """
+        pool = self.redis.connection_pool
+        connection: Any = pool.get_connection()  # redis-py's Connection is untyped
+        try:
+            connection.send_command(*args)
+            return connection.read_response()
+        except ResponseError:  # an error reply: the connection is in step, keep it
+            raise
+        except BaseException:
+            connection.disconnect()  # a reply may still be on its way: never read it later
+            raise
+        finally:
+            pool.release(connection)
+
+    def _fill(self, keys: list[str], url: str) -> Any:
+        """FILL_UNLESS_TOMBSTONED by its digest; by its text once Redis has forgotten it (a
+        restart or SCRIPT FLUSH), which loads it again."""
+        try:
+            return self._command("EVALSHA", self._fill_script.sha, 2, *keys, url, self.ttl)
+        except NoScriptError:
+            return self._command("EVAL", FILL_UNLESS_TOMBSTONED, 2, *keys, url, self.ttl)
 
     def _connect(self, client: redis.Redis) -> str | None:
         """Open a connection (its handshake names the Redis process) and return that name."""

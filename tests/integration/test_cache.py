@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import redis
@@ -47,6 +48,19 @@ def test_another_instance_fills_from_redis_without_the_database(
     with counting(b) as seen:
         assert b.test_client().get("/shared").status_code == 302
     assert seen == {"sql": 0, "redis": 1}
+
+
+def test_a_fill_after_redis_forgot_its_scripts_still_fills(app: Flask, redis_url: str) -> None:
+    # A restarted Redis (or SCRIPT FLUSH) has no fill script under its digest: the fill then
+    # sends the script's text. Without that, the refusal would open the breaker, fill nothing.
+    client = app.test_client()
+    cache: RedisCache = app.extensions["links"].cache
+    raw = redis.Redis.from_url(redis_url, decode_responses=True)
+    create_link(client, url="https://example.com/forgot", code="forgot")
+    raw.script_flush()
+    assert client.get("/forgot").status_code == 302
+    assert raw.get(cache.url_key("forgot")) == "https://example.com/forgot"
+    assert time.monotonic() >= cache._down_until  # the breaker stayed shut
 
 
 def test_delete_through_one_instance_is_seen_by_every_other(make_app: Callable[..., Flask]) -> None:

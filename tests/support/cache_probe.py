@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from flask import Flask
 
@@ -17,23 +18,28 @@ def counting(app: Flask) -> Iterator[dict[str, int]]:
     command with the in-process cache); read the counts after the block."""
     service = app.extensions["links"]
     seen = {"sql": 0, "redis": 0}
-    client = getattr(service.cache, "redis", None)  # None: the in-process cache
-    original = client.execute_command if client else None
-
-    def on_redis(*args: object, **kwargs: object) -> object:
-        seen["redis"] += 1
-        return original(*args, **kwargs)
-
-    if client:
-        client.execute_command = on_redis
+    cache = service.cache
+    client = getattr(cache, "redis", None)  # None: the in-process cache
+    # The redirect's commands go through the cache's own _command, the rest through the client.
+    counted = [(client, "execute_command"), (cache, "_command")] if client else []
+    for owner, name in counted:
+        setattr(owner, name, _counted(getattr(owner, name), seen))
     # At the driver: the app's one-statement reads skip SQLAlchemy's cursor events.
     with counting_statements(service.db.engines()) as statements:
         try:
             yield seen
         finally:
             seen["sql"] = sum(statements.values())
-            if client:
-                client.execute_command = original
+            for owner, name in counted:
+                delattr(owner, name)  # the class's method again
+
+
+def _counted(send: Callable[..., Any], seen: dict[str, int]) -> Callable[..., Any]:
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        seen["redis"] += 1
+        return send(*args, **kwargs)
+
+    return counted
 
 
 def wait_for_memory(*apps: Flask, timeout: float = 10) -> None:
