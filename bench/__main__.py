@@ -7,8 +7,9 @@ nginx policy, each as a local stack of its own. Rounds interleave the paths, so 
 load on a shared machine hits all of them alike; each table keeps the median round.
 
 With --links N (default 2,000,000; 0 skips it) a growth table compares every read at 10,000
-links and at N links, preloaded by SQL (generate_series). Uses its own database (created and
-dropped) and Redis db 13.
+links and at N links, preloaded by SQL (generate_series): two app stacks, each on a database of
+its own, measured by turns in every round. Uses its own databases (created and dropped) and
+Redis db 13.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +59,11 @@ HOT_TARGET = "https://example.com/"
 BENCH_WRITE_RATE = "off"
 BENCH_READ_RATE = "off"
 
-# The stacks: the app, and the references served by the very same settings.
+# The stacks: the app, and the references served by the very same settings. "small" is the app
+# again, on the growth table's small database ("app" holds --links links).
 STACKS = {
     "app": None,
+    "small": None,
     "bare": "bench.references.bare_flask:app",
     "naive": "bench.references.naive:app",
 }
@@ -95,6 +98,7 @@ RATIOS = (
 P99_TARGET_MS = 10.0
 GROWTH_TARGET = 1.5
 GROWTH_READS = ("home", "list", "deep", "stats", "api_get", "uncached")
+GROWTH_SIZES = ("small", "app")  # the app stacks holding 10,000 and --links links
 GROWTH_LABELS = {
     "home": f"home page ({MY_LINKS_KEPT} links of this browser)",
     "list": "list API, page 1",
@@ -106,18 +110,24 @@ GROWTH_LABELS = {
 
 
 @dataclass
+class Links:
+    """An app stack's database: its preloaded links u0000001.., and the uncached walk's place."""
+
+    database_url: str
+    preloaded: int = 0
+    next_code: int = 1  # first preloaded code the uncached walk has not used yet
+
+
+@dataclass
 class Run:
     """What the loads need to know about the running stacks."""
 
     urls: dict[str, str]
     groups: dict[str, set[int]]
     binary: str
-    database_url: str
+    links: dict[str, Links]  # per app stack: "app", and "small" with a growth table
     secret_key: str
     admin_token: str
-    next_code: int = 1  # first preloaded code the uncached walk has not used yet
-    preloaded: int = 0
-    results: dict[str, list[wrk.Result]] = field(default_factory=dict)
 
 
 def _machine() -> str:
@@ -213,21 +223,21 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _preload(run: Run, upto: int) -> None:
+def _preload(links: Links, upto: int) -> None:
     """Links u0000001.. up to `upto`, inserted by SQL (bench.scratch.preload)."""
-    preload(run.database_url, run.preloaded, upto)
-    run.preloaded = max(run.preloaded, upto)
+    preload(links.database_url, links.preloaded, upto)
+    links.preloaded = max(links.preloaded, upto)
 
 
-def _middle_cursor(run: Run) -> str:
+def _middle_cursor(links: Links) -> str:
     """The `next` cursor of the page that ends half way down the list."""
-    connection = psycopg2.connect(run.database_url)
+    connection = psycopg2.connect(links.database_url)
     try:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT created_at, id FROM links ORDER BY created_at DESC, id DESC "
                 "OFFSET %s LIMIT 1",
-                (run.preloaded // 2,),
+                (links.preloaded // 2,),
             )
             row = cursor.fetchone()
             assert row is not None, "the preloaded links are there"
@@ -266,12 +276,12 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def _prepare_hot(run: Run, redis_url: str) -> None:
-    """The `hot` link in the app (and in the naive reference), in every cache level."""
-    created = _request(
-        f"{run.urls['app']}/api/links", json.dumps({"url": HOT_TARGET, "code": "hot"})
-    )
-    if created != 201:
-        raise StackError(f"could not create the hot link: HTTP {created}")
+    """The `hot` link in every app stack (and in the naive reference), in every cache level."""
+    for kind in run.links:
+        body = json.dumps({"url": HOT_TARGET, "code": "hot"})
+        created = _request(f"{run.urls[kind]}/api/links", body)
+        if created != 201:
+            raise StackError(f"{kind}: could not create the hot link: HTTP {created}")
     client = redis.Redis.from_url(redis_url)
     try:
         client.set(NAIVE_LINK_KEY + "hot", HOT_TARGET)
@@ -303,16 +313,16 @@ def _load(run: Run, key: str, args: argparse.Namespace, **options: Any) -> wrk.R
     return result
 
 
-def _walk(run: Run, duration: int, threads: int, share: int = 1) -> tuple[str, ...]:
+def _walk(links: Links, duration: int, threads: int, share: int = 1) -> tuple[str, ...]:
     """uncached.lua's arguments: a slice of codes no earlier load has requested.
 
     `share`: the walks still to come from what is preloaded now (at the growth table's small
     size there are fewer codes than a walk may use; each gets its share).
     """
-    start = run.next_code - 1
-    size = min(duration * CODES_PER_SECOND, (run.preloaded - start) // share)
-    run.next_code += size
-    if run.next_code - 1 > run.preloaded:
+    start = links.next_code - 1
+    size = min(duration * CODES_PER_SECOND, (links.preloaded - start) // share)
+    links.next_code += size
+    if links.next_code - 1 > links.preloaded:
         raise StackError("the uncached walk ran out of preloaded codes")
     return (str(size), str(threads), str(start))
 
@@ -343,7 +353,7 @@ def _main_rounds(run: Run, args: argparse.Namespace) -> dict[str, wrk.Result]:
             load = LOADS[key]
             script_args: tuple[str, ...] = ()
             if key == "uncached":  # its own slice of codes per round: every request misses
-                script_args = _walk(run, args.duration, args.threads)
+                script_args = _walk(run.links["app"], args.duration, args.threads)
             elif round_number == 0:  # warm-up (not for uncached: it would use up codes)
                 wrk.run(
                     run.binary,
@@ -366,49 +376,64 @@ def _median(measured: list[wrk.Result]) -> wrk.Result:
     return sorted(measured, key=lambda r: r.requests_per_second)[len(measured) // 2]
 
 
-def _growth_loads(run: Run) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """(path, wrk headers) of each read the growth table compares."""
+def _growth_loads(run: Run, kind: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """(path, wrk headers) of each read the growth table compares, on app stack `kind`."""
     admin = (f"Authorization: Bearer {run.admin_token}",)
     mine = [f"u{n:07d}" for n in range(1, MY_LINKS_KEPT + 1)]
     return {
         "home": ("/", (_session_cookie(run.secret_key, mine),)),
         "list": ("/api/links?per_page=20", admin),
-        "deep": (f"/api/links?per_page=20&cursor={_middle_cursor(run)}", admin),
+        "deep": (f"/api/links?per_page=20&cursor={_middle_cursor(run.links[kind])}", admin),
         "stats": ("/links/hot", ()),
         "api_get": ("/api/links/hot", ()),
         "uncached": ("/", ()),
     }
 
 
-def _growth_point(run: Run, args: argparse.Namespace) -> dict[str, wrk.Result]:
-    """Every read at the current table size, each the median of --rounds interleaved runs."""
-    loads = _growth_loads(run)
-    measured: dict[str, list[wrk.Result]] = {key: [] for key in GROWTH_READS}
+def _growth_order(round_number: int, read_index: int) -> tuple[str, str]:
+    """Which size goes first for a read in a round: by turns, so that over the rounds each size
+    runs first as often as the other and a drift of the machine falls on both alike."""
+    return GROWTH_SIZES if (round_number + read_index) % 2 == 0 else GROWTH_SIZES[::-1]
+
+
+def _growth_rounds(run: Run, args: argparse.Namespace) -> tuple[dict[str, wrk.Result], ...]:
+    """Every read at both sizes (small, large), each the median of --rounds rounds; in a round,
+    each read runs on both stacks back to back."""
+    loads = {kind: _growth_loads(run, kind) for kind in GROWTH_SIZES}
+    measured: dict[str, dict[str, list[wrk.Result]]] = {
+        kind: {key: [] for key in GROWTH_READS} for kind in GROWTH_SIZES
+    }
     for round_number in range(args.rounds):
-        for key in GROWTH_READS:
-            path, headers = loads[key]
-            script: str | None = None
-            script_args: tuple[str, ...] = ()
-            duration = args.duration
-            if key == "uncached":
-                script = "uncached.lua"
-                duration = _growth_uncached_seconds(args)
-                script_args = _walk(run, duration, args.threads, share=args.rounds - round_number)
-            result = wrk.run(
-                run.binary,
-                run.urls["app"] + path,
-                duration=duration,
-                connections=args.growth_connections,
-                threads=args.threads,
-                script=script,
-                script_args=script_args,
-                headers=headers,
-            )
-            if script_args:
-                _check_walk(result, script_args)
-            measured[key].append(result)
-            print(f"growth at {run.preloaded:,} " + _row(GROWTH_LABELS[key], result), flush=True)
-    return {key: _median(results) for key, results in measured.items()}
+        for read_index, key in enumerate(GROWTH_READS):
+            for kind in _growth_order(round_number, read_index):
+                path, headers = loads[kind][key]
+                links = run.links[kind]
+                script: str | None = None
+                script_args: tuple[str, ...] = ()
+                duration = args.duration
+                if key == "uncached":
+                    script = "uncached.lua"
+                    duration = _growth_uncached_seconds(args)
+                    share = args.rounds - round_number
+                    script_args = _walk(links, duration, args.threads, share=share)
+                result = wrk.run(
+                    run.binary,
+                    run.urls[kind] + path,
+                    duration=duration,
+                    connections=args.growth_connections,
+                    threads=args.threads,
+                    script=script,
+                    script_args=script_args,
+                    headers=headers,
+                )
+                if script_args:
+                    _check_walk(result, script_args)
+                measured[kind][key].append(result)
+                label = f"growth at {links.preloaded:,} {_row(GROWTH_LABELS[key], result)}"
+                print(label, flush=True)
+    return tuple(
+        {key: _median(results) for key, results in measured[kind].items()} for kind in GROWTH_SIZES
+    )
 
 
 def _row(label: str, result: wrk.Result) -> str:
@@ -427,7 +452,7 @@ def _verdict(met: bool) -> str:
 def _print_tables(
     args: argparse.Namespace,
     results: dict[str, wrk.Result],
-    growth: tuple[dict[str, wrk.Result], dict[str, wrk.Result]] | None,
+    growth: tuple[dict[str, wrk.Result], ...] | None,
 ) -> None:
     print()
     print(f"machine after: {_machine()}")
@@ -524,12 +549,18 @@ def run(args: argparse.Namespace) -> int:
     growth = None
     try:
         with ExitStack() as stacks:
-            database_url = stacks.enter_context(scratch_database(admin_url))
-            kinds = ["app"] + [
+            # The growth table's small size gets an app stack and a database of its own, so
+            # that its rounds can alternate with the large size's instead of coming first.
+            databases = {"app": stacks.enter_context(scratch_database(admin_url))}
+            if args.links:
+                databases["small"] = stacks.enter_context(scratch_database(admin_url))
+            kinds = list(databases) + [
                 k for k in ("bare", "naive") if any(LOADS[key].stack == k for key in args.wanted)
             ]
             states = {
-                kind: stacks.enter_context(_stack(kind, args, database_url, redis_url, app_env))
+                kind: stacks.enter_context(
+                    _stack(kind, args, databases.get(kind, databases["app"]), redis_url, app_env)
+                )
                 for kind in kinds
             }
             run_ = Run(
@@ -541,7 +572,7 @@ def run(args: argparse.Namespace) -> int:
                     for kind, state in states.items()
                 },
                 binary=binary,
-                database_url=database_url,
+                links={kind: Links(url) for kind, url in databases.items()},
                 secret_key=secret_key,
                 admin_token=admin_token,
             )
@@ -556,16 +587,18 @@ def run(args: argparse.Namespace) -> int:
                 flush=True,
             )
             main_codes = args.rounds * args.duration * CODES_PER_SECOND
+            large = run_.links["app"]
             if args.links:
-                _preload(run_, SMALL)
+                _preload(run_.links["small"], SMALL)
+                _preload(large, args.links)
+                # Both stacks share the Redis db: the large one walks codes past the small
+                # table's, which the small stack's walks put in Redis.
+                large.next_code = SMALL + 1
                 _prepare_hot(run_, redis_url)
-                small = _growth_point(run_, args)
-                _preload(run_, args.links)
-                large = _growth_point(run_, args)
-                growth = (small, large)
+                growth = _growth_rounds(run_, args)
             else:
                 _prepare_hot(run_, redis_url)
-            _preload(run_, run_.next_code + main_codes)
+            _preload(large, large.next_code + main_codes)
             results = _main_rounds(run_, args)
     finally:
         cache.flushdb()

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from bench import wrk
-from bench.__main__ import _check_walk, _growth_uncached_seconds, _parse_args
+from bench.__main__ import (
+    GROWTH_READS,
+    GROWTH_SIZES,
+    _check_walk,
+    _growth_order,
+    _growth_uncached_seconds,
+    _parse_args,
+)
 from stack.config import StackError
 
 WRK_OUTPUT = """Running 5s test @ http://127.0.0.1:8080/hot
@@ -71,3 +78,13 @@ def test_the_growth_tables_uncached_load_fits_the_small_tables_codes() -> None:
     # 10,000 links over 3 rounds: about 3,333 codes a round, under a second at 6,000 codes/s
     assert _growth_uncached_seconds(_parse_args([])) == 1
     assert _growth_uncached_seconds(_parse_args(["--rounds", "1", "--duration", "1"])) == 1
+
+
+def test_growth_rounds_run_each_size_first_by_turns() -> None:
+    for read_index in range(len(GROWTH_READS)):
+        firsts = [_growth_order(round_number, read_index)[0] for round_number in range(4)]
+        assert firsts.count("small") == firsts.count("app") == 2
+        assert firsts[0] != firsts[1]
+    for round_number in range(3):  # consecutive reads of a round swap too
+        assert _growth_order(round_number, 0) == _growth_order(round_number, 1)[::-1]
+        assert set(_growth_order(round_number, 0)) == set(GROWTH_SIZES)
