@@ -4,11 +4,12 @@ the pages' and the API's reads) and the create's statement string (PostgreSQL)."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Select, TextClause, create_engine, event, text
+from sqlalchemy.dialects.postgresql.psycopg2 import PGDialect_psycopg2
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -27,7 +28,11 @@ class Base(DeclarativeBase):
 class Database:
     """Owns the engine and hands out sessions; created once per process by the app factory."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, prepared: Mapping[str, Select[Any]] | None = None
+    ) -> None:
+        """`prepared`: reads PostgreSQL plans once per connection and then runs by name (see
+        _prepare_on_connect); ignored on SQLite."""
         self.engine = _make_engine(settings)
         # Its own pool, whose connections are in autocommit from the start. Switching a pooled
         # connection to AUTOCOMMIT per read (execution_options on a connection) costs psycopg2 a
@@ -39,6 +44,8 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._reads = sessionmaker(self.autocommit, expire_on_commit=False)
         self._sql: dict[Statement, str] = {}  # statement -> its text for the driver
+        if self.runs_statement_lists and prepared:
+            self._prepare_on_connect(prepared)
 
     def read_session(self) -> Session:
         """A session for reads of one statement each: no BEGIN/ROLLBACK around them (PostgreSQL).
@@ -125,6 +132,27 @@ class Database:
         finally:
             if connection is not None:
                 connection.close()
+
+    def _prepare_on_connect(self, prepared: Mapping[str, Select[Any]]) -> None:
+        """PREPARE each of `prepared` on every new connection of the autocommit engine; the
+        statement is then sent as EXECUTE name(...). For an indexed lookup, parsing and planning
+        cost PostgreSQL about as much as the lookup itself (measured: ~60 against ~30 µs of its
+        CPU per call). Done at connect, before any use, so every pooled connection has them."""
+        # $1, $2...: PREPARE's parameter style. SQLAlchemy's dialect classes are untyped.
+        numbered = PGDialect_psycopg2(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
+        setup = []
+        for name, statement in prepared.items():
+            positional = statement.compile(dialect=numbered)
+            arguments = ", ".join(f"%({param})s" for param in positional.positiontup or ())
+            setup.append(f"PREPARE {name} AS {positional}")
+            self._sql[statement] = f"EXECUTE {name}({arguments})"
+
+        def prepare(dbapi_connection: Any, _record: Any) -> None:
+            with dbapi_connection.cursor() as cursor:
+                for sql in setup:
+                    cursor.execute(sql)
+
+        event.listen(self.autocommit, "connect", prepare)
 
     def _compiled(self, statement: Statement) -> str:
         """The driver's text of `statement`, compiled on first use and kept (the statements are

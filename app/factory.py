@@ -14,7 +14,7 @@ from app.db import Database
 from app.errors import register_error_handlers
 from app.fast_redirect import CachedRedirects
 from app.hosts import HostNames, register_host_check, short_url
-from app.links import LinkService
+from app.links import PREPARED_READS, LinkService
 from app.logs import configure_logging
 from app.observability import register_request_hooks
 from app.rate_limits import register_rate_limits
@@ -73,7 +73,7 @@ def wrap_wsgi(app: Flask, settings: Settings) -> None:
 
 def register_extensions(app: Flask, settings: Settings) -> None:
     csrf.init_app(app)
-    database = Database(settings)
+    database = Database(settings, prepared=PREPARED_READS)
     for engine in database.engines():
         event.listen(engine, "checkout", lambda *_: metrics.DB_POOL_IN_USE.inc())
         event.listen(engine, "checkin", lambda *_: metrics.DB_POOL_IN_USE.dec())

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # The cache-miss lookup, as a Core statement: no ORM session on the redirect path.
 TARGET_OF_CODE = select(Link.__table__.c.url).where(Link.__table__.c.code == bindparam("code"))
+# What every database connection plans once (Database's `prepared`): the redirect's miss.
+PREPARED_READS = {"target_of_code": TARGET_OF_CODE}
 
 
 # A new link in one round trip: PostgreSQL runs a string of statements sent at once as one

@@ -9,6 +9,7 @@ import redis
 from flask import Flask
 
 from app.cache import RedisCache
+from bench.statements import counting_statements
 from tests.support.auth import ADMIN
 from tests.support.cache_probe import counting, wait_for_memory
 from tests.support.flask_client import create_link
@@ -37,6 +38,14 @@ def test_miss_fills_redis_then_hits_cost_no_round_trip(app: Flask, redis_url: st
         for _ in range(5):
             assert client.get("/hot").headers["Location"] == "https://example.com/cached"
     assert hits == {"sql": 0, "redis": 0}
+
+
+def test_a_miss_runs_the_lookup_postgresql_planned_once_per_connection(app: Flask) -> None:
+    client = app.test_client()
+    create_link(client, code="planned")
+    with counting_statements(app.extensions["links"].db.engines()) as sent:
+        assert client.get("/planned").status_code == 302
+    assert sent == {"EXECUTE": 1}  # PREPAREd when the connection was opened
 
 
 def test_another_instance_fills_from_redis_without_the_database(
