@@ -11,7 +11,11 @@ import pytest
 
 from tests.support import procs
 from tests.support.lanes import group_of
-from tests.support.services import integration_redis_url
+from tests.support.services import (
+    INTEGRATION_REDIS_URL,
+    SYSTEM_REDIS_URL,
+    integration_redis_url,
+)
 
 
 def _alive(pid: int) -> bool:
@@ -43,9 +47,10 @@ def test_a_command_in_time_gives_its_output_and_status() -> None:
 def test_each_integration_worker_has_a_redis_database_of_its_own() -> None:
     urls = [integration_redis_url(f"gw{index}") for index in range(4)]
     assert len(set(urls)) == 4
-    assert urls[0].endswith("/15")  # TEST_REDIS_URL's own, for a run without workers
-    # the stack tier's database (14) is never handed to an integration worker
-    assert not any(url.endswith(("/14", "/13")) for url in urls)
+    assert urls[0] == INTEGRATION_REDIS_URL  # TEST_REDIS_URL's own, for a run without workers
+    # neither the stack tier's database nor the benchmark's is handed to an integration worker
+    assert SYSTEM_REDIS_URL not in urls
+    assert not any(url.endswith("/13") for url in urls)
 
 
 def test_the_integration_tier_is_one_group_but_for_its_longest_modules() -> None:
