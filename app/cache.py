@@ -3,8 +3,7 @@
 Two levels, cache-aside:
   1. a small per-process table (no network at all on a hit: the redirect hot path), trusted only
      under a lease its invalidation channel keeps renewing (app/local_cache.py);
-  2. Redis (shared by every instance): GET on a local miss, SET after a database read (sent by a
-     filler thread, several to a round trip: the request does not wait for it, app/cache_fills.py).
+  2. Redis (shared by every instance): GET on a local miss, SET after a database read.
 
 The guarantee: once a delete has been acknowledged, no instance redirects its code more than
 1 second later, whatever Redis does (crashes, hangs, restarts with or without its data, answers
@@ -44,10 +43,9 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any, Protocol, cast
 
 import redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from app import metrics
-from app.cache_fills import Fill, FillQueue
 from app.local_cache import LocalLevel, LocalTable
 
 log = logging.getLogger(__name__)
@@ -141,8 +139,6 @@ return 1
 """
 # Longer than a delete's database write (5 s statement timeout) and than any read-then-fill.
 TOMBSTONE_SECONDS = 60
-# A fill queued longer than this is dropped: a read-then-fill always lands inside the tombstone.
-FILL_MAX_AGE_SECONDS = 10.0
 _RUN_ID = re.compile(r"^run_id:([0-9a-f]+)", re.MULTILINE)
 
 
@@ -171,7 +167,7 @@ class RedisCache:
         self._writes = redis.Redis.from_url(
             url, socket_timeout=INVALIDATION_TIMEOUT_SECONDS, **options
         )
-        self._fills = FillQueue(self._send_fills)
+        self._fill_script = self.redis.register_script(FILL_UNLESS_TOMBSTONED)
         self._local = LocalLevel(self.redis, self.channel, min(ttl, LOCAL_MAX_TTL_SECONDS))
         self._server: str | None = None  # run_id of the Redis process the newest connection met
         self._down_until = 0.0
@@ -204,8 +200,11 @@ class RedisCache:
             self._local.put(code, url, generation)
             return url
         url = load(code)
-        if url is not None and server is not None:  # both levels filled later (_send_fills)
-            self._fills.add(Fill(code, url, generation, server, time.monotonic()))
+        if url is not None and server is not None:
+            keys = [self._key("url", code, server), self._key("deleted", code, server)]
+            filled = self._redis_call(self._fill, keys, url) == 1
+            if filled and server == self._server:  # no tombstone: no delete raced this read
+                self._local.put(code, url, generation)
         return url
 
     @contextmanager
@@ -236,8 +235,7 @@ class RedisCache:
         return {"status": "ok", "backend": self.backend}
 
     def close(self) -> None:
-        """Stop the channel's keeper and the filler threads and close every connection."""
-        self._fills.close()
+        """Stop the channel's keeper thread and close every connection."""
         self._local.close()
         self.redis.close()
         self._writes.close()
@@ -271,59 +269,33 @@ class RedisCache:
                 raise CacheUnavailable("the Redis process changed during the invalidation")
 
     def _command(self, *args: Any) -> Any:
-        """One command's reply (see _commands)."""
-        return self._commands(args)[0]
+        """One command's reply, on a pooled connection of the read client.
 
-    def _commands(self, *commands: tuple[Any, ...]) -> list[Any]:
-        """The replies to `commands`, sent together in one round trip on a pooled connection of
-        the read client.
-
-        The redirect's GET and the fills go this way, not through Redis.execute_command: its
-        retry policy and per-call bookkeeping cost about as much CPU as the command itself
-        (measured: ~65 µs against ~39 µs per GET). A failure is raised at once and opens the
-        breaker (_redis_call), which is all the retrying a cache needs.
+        The redirect's two commands go this way, not through Redis.execute_command: its retry
+        policy and per-call bookkeeping cost about as much CPU as the command itself (measured:
+        ~65 µs against ~39 µs per GET). A failure is raised at once and opens the breaker
+        (_redis_call), which is all the retrying a read needs.
         """
         pool = self.redis.connection_pool
         connection: Any = pool.get_connection()  # redis-py's Connection is untyped
-        replies: list[Any] = []
         try:
-            connection.send_packed_command(connection.pack_commands(commands))
-            for _ in commands:
-                try:
-                    replies.append(connection.read_response())
-                except ResponseError as error:  # an error reply, read: the connection is in step
-                    replies.append(error)
+            connection.send_command(*args)
+            return connection.read_response()
+        except ResponseError:  # an error reply: the connection is in step, keep it
+            raise
         except BaseException:
             connection.disconnect()  # a reply may still be on its way: never read it later
             raise
         finally:
             pool.release(connection)
-        for reply in replies:
-            if isinstance(reply, ResponseError):
-                raise reply
-        return replies
 
-    def _send_fills(self, fills: list[Fill]) -> None:
-        """The filler thread's round trip (app/cache_fills.py): each URL into Redis unless its
-        code is tombstoned, then into memory where Redis took it and no eviction came since."""
-        now = time.monotonic()
-        fresh = [fill for fill in fills if now - fill.queued_at < FILL_MAX_AGE_SECONDS]
-        commands = [
-            (
-                "EVAL",  # by its text: nothing to reload after a restart or SCRIPT FLUSH
-                FILL_UNLESS_TOMBSTONED,
-                2,
-                self._key("url", fill.code, fill.server),
-                self._key("deleted", fill.code, fill.server),
-                fill.url,
-                self.ttl,
-            )
-            for fill in fresh
-        ]
-        replies = self._redis_call(self._commands, *commands) if commands else None
-        for fill, filled in zip(fresh, replies or (), strict=False):
-            if filled == 1 and fill.server == self._server:  # no tombstone: no delete raced
-                self._local.put(fill.code, fill.url, fill.generation)
+    def _fill(self, keys: list[str], url: str) -> Any:
+        """FILL_UNLESS_TOMBSTONED by its digest; by its text once Redis has forgotten it (a
+        restart or SCRIPT FLUSH), which loads it again."""
+        try:
+            return self._command("EVALSHA", self._fill_script.sha, 2, *keys, url, self.ttl)
+        except NoScriptError:
+            return self._command("EVAL", FILL_UNLESS_TOMBSTONED, 2, *keys, url, self.ttl)
 
     def _connect(self, client: redis.Redis) -> str | None:
         """Open a connection (its handshake names the Redis process) and return that name."""

@@ -11,7 +11,7 @@ from flask import Flask
 from app.cache import RedisCache
 from bench.statements import counting_statements
 from tests.support.auth import ADMIN
-from tests.support.cache_probe import counting, wait_for_fills, wait_for_memory
+from tests.support.cache_probe import counting, wait_for_memory
 from tests.support.flask_client import create_link
 
 
@@ -24,7 +24,6 @@ def test_miss_fills_redis_then_hits_cost_no_round_trip(app: Flask, redis_url: st
     with counting(app) as first:
         assert client.get("/hot").status_code == 302
     assert first["sql"] == 1  # the miss reads PostgreSQL once...
-    wait_for_fills(app)  # the filler thread's round trip, after the answer
     assert raw.get(cache.url_key("hot")) == "https://example.com/cached"  # ...and fills Redis
     assert 0 < raw.ttl(cache.url_key("hot")) <= 3600
     # Memory is trusted once the invalidation channel has proved itself, asynchronously; until
@@ -55,22 +54,20 @@ def test_another_instance_fills_from_redis_without_the_database(
     a, b = make_app(APP_INSTANCE="a"), make_app(APP_INSTANCE="b")
     create_link(a.test_client(), url="https://example.com/shared", code="shared")
     a.test_client().get("/shared")  # fills Redis
-    wait_for_fills(a)
     with counting(b) as seen:
         assert b.test_client().get("/shared").status_code == 302
     assert seen == {"sql": 0, "redis": 1}
 
 
 def test_a_fill_after_redis_forgot_its_scripts_still_fills(app: Flask, redis_url: str) -> None:
-    # A restarted Redis (or SCRIPT FLUSH) knows no script: a fill sent by digest alone would be
-    # refused, open the breaker and fill nothing. The fill sends the script's text.
+    # A restarted Redis (or SCRIPT FLUSH) has no fill script under its digest: the fill then
+    # sends the script's text. Without that, the refusal would open the breaker, fill nothing.
     client = app.test_client()
     cache: RedisCache = app.extensions["links"].cache
     raw = redis.Redis.from_url(redis_url, decode_responses=True)
     create_link(client, url="https://example.com/forgot", code="forgot")
     raw.script_flush()
     assert client.get("/forgot").status_code == 302
-    wait_for_fills(app)
     assert raw.get(cache.url_key("forgot")) == "https://example.com/forgot"
     assert time.monotonic() >= cache._down_until  # the breaker stayed shut
 
@@ -101,7 +98,6 @@ def test_a_fill_racing_a_delete_cannot_resurrect_the_link(make_app: Callable[...
         return "https://example.com/old"
 
     assert cache_b.resolve("racy", load_then_get_deleted) == "https://example.com/old"
-    wait_for_fills(b)  # its fill has met the tombstone
     for instance in (a, b):
         assert instance.test_client().get("/racy").status_code == 404
 
@@ -111,8 +107,7 @@ def test_a_deleted_code_is_never_served_again_by_any_instance(
 ) -> None:
     a, b = make_app(APP_INSTANCE="a"), make_app(APP_INSTANCE="b")
     create_link(a.test_client(), url="https://example.com/v1", code="again")
-    assert b.test_client().get("/again").status_code == 302
-    wait_for_fills(b)  # b now has it in memory
+    assert b.test_client().get("/again").status_code == 302  # b now has it in memory
     assert a.test_client().delete("/api/links/again", headers=ADMIN).status_code == 204
     retaken = a.test_client().post(
         "/api/links", json={"url": "https://evil.example/", "code": "again"}
