@@ -20,6 +20,7 @@ import os
 import platform
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -373,7 +374,19 @@ def _main_rounds(run: Run, args: argparse.Namespace) -> dict[str, wrk.Result]:
 
 
 def _median(measured: list[wrk.Result]) -> wrk.Result:
-    return sorted(measured, key=lambda r: r.requests_per_second)[len(measured) // 2]
+    """Each figure the median of its rounds, on its own: a stall in one round (a worker being
+    recycled, a neighbour's burst) moves that round's p99 a hundredfold and its req/s by a
+    tenth, so the round of median req/s may carry an outlying p99."""
+    errors = [r for r in measured if r.errors]
+    return wrk.Result(
+        requests_per_second=statistics.median(r.requests_per_second for r in measured),
+        p50_ms=statistics.median(r.p50_ms for r in measured),
+        p99_ms=statistics.median(r.p99_ms for r in measured),
+        requests=min(r.requests for r in measured),
+        errors=sum(r.errors for r in measured),
+        error_detail="; ".join(r.error_detail for r in errors),
+        app_cpu_us=statistics.median(r.app_cpu_us for r in measured),
+    )
 
 
 def _growth_loads(run: Run, kind: str) -> dict[str, tuple[str, tuple[str, ...]]]:

@@ -11,6 +11,7 @@ from bench.__main__ import (
     _check_walk,
     _growth_order,
     _growth_uncached_seconds,
+    _median,
     _parse_args,
 )
 from stack.config import StackError
@@ -88,3 +89,18 @@ def test_growth_rounds_run_each_size_first_by_turns() -> None:
     for round_number in range(3):  # consecutive reads of a round swap too
         assert _growth_order(round_number, 0) == _growth_order(round_number, 1)[::-1]
         assert set(_growth_order(round_number, 0)) == set(GROWTH_SIZES)
+
+
+def test_each_figure_is_the_median_of_its_rounds_on_its_own() -> None:
+    rounds = [
+        wrk.Result(2600.0, 3.0, 10.0, requests=13000, errors=0, app_cpu_us=470.0),
+        wrk.Result(2700.0, 2.5, 406.6, requests=13500, errors=0, app_cpu_us=500.0),  # a stall
+        wrk.Result(2900.0, 2.9, 7.1, requests=14500, errors=0, app_cpu_us=430.0),
+    ]
+    median = _median(rounds)
+    assert median.requests_per_second == 2700.0
+    assert median.p99_ms == 10.0  # not the 406.6 ms of the round of median req/s
+    assert (median.p50_ms, median.app_cpu_us) == (2.9, 470.0)
+    assert median.ok
+    failed = wrk.Result(1.0, 1.0, 1.0, requests=5, errors=2, error_detail="timeout 2")
+    assert not _median([*rounds, failed]).ok
