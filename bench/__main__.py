@@ -100,6 +100,8 @@ P99_TARGET_MS = 10.0
 GROWTH_TARGET = 1.5
 GROWTH_READS = ("home", "list", "deep", "stats", "api_get", "uncached")
 GROWTH_SIZES = ("small", "app")  # the app stacks holding 10,000 and --links links
+# Per size (GROWTH_SIZES), per read (GROWTH_READS): each round's result, in order.
+GrowthRounds = dict[str, dict[str, list[wrk.Result]]]
 GROWTH_LABELS = {
     "home": f"home page ({MY_LINKS_KEPT} links of this browser)",
     "list": "list API, page 1",
@@ -409,9 +411,9 @@ def _growth_order(round_number: int, read_index: int) -> tuple[str, str]:
     return GROWTH_SIZES if (round_number + read_index) % 2 == 0 else GROWTH_SIZES[::-1]
 
 
-def _growth_rounds(run: Run, args: argparse.Namespace) -> tuple[dict[str, wrk.Result], ...]:
-    """Every read at both sizes (small, large), each the median of --rounds rounds; in a round,
-    each read runs on both stacks back to back."""
+def _growth_rounds(run: Run, args: argparse.Namespace) -> GrowthRounds:
+    """Every read at both sizes, --rounds times: per size, per read, the rounds' results in
+    order. In a round, each read runs on both stacks back to back."""
     loads = {kind: _growth_loads(run, kind) for kind in GROWTH_SIZES}
     measured: dict[str, dict[str, list[wrk.Result]]] = {
         kind: {key: [] for key in GROWTH_READS} for kind in GROWTH_SIZES
@@ -444,8 +446,17 @@ def _growth_rounds(run: Run, args: argparse.Namespace) -> tuple[dict[str, wrk.Re
                 measured[kind][key].append(result)
                 label = f"growth at {links.preloaded:,} {_row(GROWTH_LABELS[key], result)}"
                 print(label, flush=True)
-    return tuple(
-        {key: _median(results) for key, results in measured[kind].items()} for kind in GROWTH_SIZES
+    return measured
+
+
+def _paired_cost(small: list[wrk.Result], large: list[wrk.Result]) -> float:
+    """Cost per request at the large size over the small one (throughput small / large at the
+    same connections): the median of each round's own ratio. The two sizes of a round ran back
+    to back, so each round's ratio is free of the drift between rounds, which a ratio of the two
+    sizes' medians would keep."""
+    return statistics.median(
+        one.requests_per_second / other.requests_per_second
+        for one, other in zip(small, large, strict=True)
     )
 
 
@@ -465,7 +476,7 @@ def _verdict(met: bool) -> str:
 def _print_tables(
     args: argparse.Namespace,
     results: dict[str, wrk.Result],
-    growth: tuple[dict[str, wrk.Result], ...] | None,
+    growth: GrowthRounds | None,
 ) -> None:
     print()
     print(f"machine after: {_machine()}")
@@ -495,7 +506,8 @@ def _print_tables(
         )
     if growth is None:
         return
-    small, large = growth
+    small = {key: _median(rounds) for key, rounds in growth["small"].items()}
+    large = {key: _median(rounds) for key, rounds in growth["app"].items()}
     size = f"{args.links:,}"
     print()
     print(
@@ -505,7 +517,7 @@ def _print_tables(
     print("|---|---:|---:|---:|---:|---:|---|---|")
     for key in GROWTH_READS:
         # Cost per request at a fixed number of connections: the inverse of throughput.
-        growth_x = small[key].requests_per_second / large[key].requests_per_second
+        growth_x = _paired_cost(growth["small"][key], growth["app"][key])
         print(
             f"| {GROWTH_LABELS[key]} | {small[key].p50_ms:.2f} | "
             f"{small[key].requests_per_second:,.0f} | {large[key].p50_ms:.2f} | "
@@ -617,7 +629,8 @@ def run(args: argparse.Namespace) -> int:
         cache.flushdb()
         cache.close()
     _print_tables(args, results, growth)
-    everything = list(results.values()) + [r for point in growth or () for r in point.values()]
+    measured_growth = [r for reads in (growth or {}).values() for rs in reads.values() for r in rs]
+    everything = list(results.values()) + measured_growth
     return 0 if all(result.ok for result in everything) else 1
 
 

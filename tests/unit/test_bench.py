@@ -12,6 +12,7 @@ from bench.__main__ import (
     _growth_order,
     _growth_uncached_seconds,
     _median,
+    _paired_cost,
     _parse_args,
 )
 from stack.config import StackError
@@ -104,3 +105,16 @@ def test_each_figure_is_the_median_of_its_rounds_on_its_own() -> None:
     assert median.ok
     failed = wrk.Result(1.0, 1.0, 1.0, requests=5, errors=2, error_detail="timeout 2")
     assert not _median([*rounds, failed]).ok
+
+
+def test_the_growth_cost_is_the_median_of_each_rounds_own_ratio() -> None:
+    def rounds(*rates: float) -> list[wrk.Result]:
+        return [wrk.Result(rate, 1.0, 2.0, requests=100, errors=0) for rate in rates]
+
+    # The machine ran slower in round 2 for both sizes alike, and one round of the large size
+    # met a stall: two of three rounds say 1.25, while the ratio of the medians (800 / 480)
+    # would read 1.67.
+    small = rounds(1000.0, 600.0, 800.0)
+    large = rounds(800.0, 480.0, 400.0)
+    assert _paired_cost(small, large) == pytest.approx(1.25)
+    assert _paired_cost(rounds(1000.0, 1000.0, 1000.0), rounds(500.0, 400.0, 1000.0)) == 2.0
