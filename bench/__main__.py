@@ -4,7 +4,7 @@ Every figure is measured in the same run as its references, because ratios trave
 machines and absolute figures do not. The references live outside the app (bench/references/)
 and are served exactly like it: the same gunicorn.conf.py (through WSGI_APP) behind the same
 nginx policy, each as a local stack of its own. Rounds interleave the paths, so a neighbour's
-load on a shared machine hits all of them alike; each table keeps the median round.
+load on a shared machine hits all of them alike; each figure is the median of its rounds.
 
 With --links N (default 2,000,000; 0 skips it) a growth table compares every read at 10,000
 links and at N links, preloaded by SQL (generate_series): two app stacks, each on a database of
